@@ -1,0 +1,1 @@
+"""skuflow's api package."""

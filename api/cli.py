@@ -1,0 +1,133 @@
+"""The `skuflow` command: the one entry point a person uses to run, serve, demo and operate skuflow.
+
+It is a composition root: it builds `Settings` and hands plain values to the packages that do the
+work. Commands a later milestone fills in say so plainly and exit 2; none pretends.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from importlib.metadata import version as package_version
+from typing import Annotated
+
+import typer
+
+from connectors.services import manager
+from connectors.services.base import ServiceError
+from connectors.settings import Settings
+
+app = typer.Typer(
+    help="skuflow: real-time inventory. Live stock and ATP per SKU and location, from streams.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+services_app = typer.Typer(
+    help="Local real PostgreSQL, Redis and Kafka on loopback.", no_args_is_help=True
+)
+app.add_typer(services_app, name="services")
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _not_built(what: str, issue: int) -> None:
+    typer.echo(f"`skuflow {what}` is not built yet (tracked in issue #{issue}).", err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def version() -> None:
+    """Print skuflow's version."""
+    typer.echo(f"skuflow {package_version('skuflow')}")
+
+
+@app.command()
+def demo(
+    events: Annotated[int, typer.Option(help="How many simulated events to fold.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Seed of the simulation, for a repeatable run.")] = 7,
+) -> None:
+    """Run the engine on embedded defaults: an in-process event source folded into live stock."""
+    from dataflows.demo import run_demo
+
+    _configure_logging(_settings().log_level)
+    run_demo(events=events, seed=seed, out=typer.echo)
+
+
+@app.command()
+def run() -> None:
+    """Run the inventory dataflow against Kafka, Redis and PostgreSQL (production wiring)."""
+    _not_built("run", 4)
+
+
+@app.command()
+def serve() -> None:
+    """Serve the HTTP API (live ATP, orders, ingest, history) and the dashboard."""
+    _not_built("serve", 5)
+
+
+@services_app.command("up")
+def services_up(
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Start only these (postgres, redis, kafka).")
+    ] = None,
+) -> None:
+    """Start real PostgreSQL, Redis and Kafka on loopback; reuse any already answering."""
+    settings = _settings()
+    names = tuple(only) if only else manager.SERVICES
+    unknown = set(names) - set(manager.SERVICES)
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown service(s) {sorted(unknown)}; pick from {manager.SERVICES}"
+        )
+    try:
+        started = manager.up(settings.services_dir, settings.cache_dir, names)
+    except ServiceError as exc:
+        typer.echo(f"services up failed.\n{exc}", err=True)
+        raise typer.Exit(1) from exc
+    for item in started:
+        how = "already running" if item.reused else f"started in {item.seconds:.1f}s"
+        typer.echo(f"{item.info.name:9} {item.info.url:55} pid {item.info.pid:<8} {how}")
+    typer.echo("\nPoint skuflow at them with:  eval $(skuflow services env)")
+
+
+@services_app.command("down")
+def services_down() -> None:
+    """Stop, by pid, the services `services up` started here."""
+    stopped = manager.down(_settings().services_dir)
+    typer.echo("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+
+
+@services_app.command("status")
+def services_status() -> None:
+    """Show each local service, its address and whether it answers; exit 1 if any is down."""
+    healthy = True
+    for name, (info, ok) in manager.status(_settings().services_dir).items():
+        if info is None:
+            typer.echo(f"{name:9} not started")
+            healthy = False
+            continue
+        state = "up" if ok else "NOT ANSWERING"
+        healthy &= ok
+        typer.echo(f"{name:9} {state:14} {info.url:55} pid {info.pid:<8} log {info.log}")
+    raise typer.Exit(0 if healthy else 1)
+
+
+@services_app.command("env")
+def services_env() -> None:
+    """Print `export SKUFLOW_...=...` lines pointing skuflow at the running local services."""
+    for key, value in manager.connection_env(_settings().services_dir).items():
+        typer.echo(f"export {key}={value}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""skuflow's connectors package."""

@@ -1,0 +1,49 @@
+"""skuflow's one typed settings object, read from `SKUFLOW_*` environment variables (or `.env`).
+
+Only the places where the program is wired together (the CLI, `create_app`, the flow builder)
+build a `Settings`; everything else takes plain arguments. Nothing here connects anywhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where skuflow's streams, live view and ledger are, and how it serves them."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SKUFLOW_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    mode: Literal["development", "production"] = Field(
+        "development",
+        description="production refuses default secrets and embedded stand-ins.",
+    )
+    kafka_brokers: str = Field(
+        "127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated."
+    )
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis holding the live view.")
+    postgres_dsn: SecretStr = Field(
+        SecretStr("postgresql://postgres@127.0.0.1:5432/skuflow"),
+        description="PostgreSQL holding the durable ledger (a libpq connection string).",
+    )
+    api_host: str = Field("127.0.0.1", description="Address the API and dashboard listen on.")
+    api_port: int = Field(8000, ge=1, le=65535, description="Port the API and dashboard listen on.")
+    data_dir: Path = Field(
+        Path("../shared/data"),
+        description="Folder holding online_retail.csv.gz and carparts_monthly.csv.gz.",
+    )
+    services_dir: Path = Field(
+        Path(".services"),
+        description="Where `skuflow services up` keeps the local servers' state, logs and data.",
+    )
+    cache_dir: Path = Field(
+        Path.home() / ".cache" / "skuflow",
+        description="Downloads kept between runs (the Kafka broker's jars).",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
