@@ -1,4 +1,4 @@
-"""`skuflow services` starts real servers that answer, reuses them, stops exactly what it started."""
+"""`skuflow services` starts real servers that answer, reuses them, stops what it started."""
 
 from __future__ import annotations
 
