@@ -1,0 +1,202 @@
+"""Allocation: reserving available units for order lines (FEFO), and giving them back.
+
+Rules, all in base units:
+- Never oversell: a line reserves at most min(ordered, channel ATP) units, and at most the site
+  ATP at each site (so safety stock and the buffers of higher-priority channels are respected),
+  from available units only. Allocated units move available → allocated at their position.
+- FEFO: candidates are the SKU's positions in sellable zones holding available units of a lot
+  that is sellable on the order's date (an expired lot is never allocated), taken in the order
+  (not at the preferred site, lot without expiry, expiry date, location path, lot): the line's
+  preferred site first, then the lot that expires first, lots without expiry last, and a
+  deterministic tie-break by location and lot.
+- A line may ask for a lot: only that lot is reserved; asking for an expired lot is refused.
+- Shortfall: the rest of the line is backordered or rejected, per the line's policy, else the
+  channel's. The outcome is whole: allocated + backordered + rejected = ordered.
+- Backorders are recorded on the reservation (they are demand, not stock) and dropped when the
+  order is cancelled or its reservation expires; filling them when stock arrives is a decision for
+  the layer that re-plans orders.
+- A kit line reserves each component: ordered kits × component quantity per kit.
+- Release (cancellation, reservation expiry) returns every unpicked reserved unit to available.
+- A count that finds fewer units than are reserved at a bin shorts reservations there, lowest
+  priority first (highest priority number, then latest placed): those units become backorders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Literal
+
+from state.atp import buffers_above, sellable_by_site
+from state.buckets import Quantities
+from state.catalog import Catalog, ShortfallPolicy, Sku
+from state.events import OrderPlaced
+from state.outputs import Output, Released, ReservationShorted
+from state.positions import Stamp, move
+from state.rejections import Rejection, RejectionCode
+from state.stock import PositionKey, Reservation, Reserved, SkuStock
+
+
+@dataclass(frozen=True, slots=True)
+class Demand:
+    """One order line as it concerns this SKU, in this SKU's base units."""
+
+    ordered_sku: str
+    quantity: int
+    site: str | None
+    lot: str | None
+    shortfall: ShortfallPolicy
+
+
+def demands_for(order: OrderPlaced, sku: Sku, catalog: Catalog) -> tuple[Demand, ...]:
+    """The order's lines for `sku`, directly or as a component of a kit, converted to base units."""
+    channel = catalog.channel(order.channel)
+    demands = []
+    for line in order.lines:
+        if line.site is not None:
+            catalog.require_site(line.site)
+        policy = line.shortfall or channel.shortfall
+        if line.sku == sku.code:
+            quantity = sku.units.to_base(line.quantity, line.unit or sku.units.base)
+            demands.append(Demand(sku.code, quantity, line.site, line.lot, policy))
+            continue
+        kit = catalog.skus.get(line.sku)
+        per_kit = sum(c.quantity for c in kit.components if c.sku == sku.code) if kit else 0
+        if kit is not None and per_kit:
+            kits = kit.units.to_base(line.quantity, line.unit or kit.units.base)
+            demands.append(Demand(kit.code, kits * per_kit, line.site, None, policy))
+    return tuple(demands)
+
+
+def _candidates(
+    stock: SkuStock, sku: Sku, catalog: Catalog, demand: Demand, as_of: date
+) -> list[PositionKey]:
+    """Positions that may be allocated from, in FEFO order."""
+    keys = [
+        (path, lot)
+        for (path, lot), position in stock.positions.items()
+        if position.quantities.available > 0
+        and catalog.is_sellable_location(path)
+        and sku.is_sellable_lot(stock.expiry(lot), as_of)
+        and (demand.lot is None or lot == demand.lot)
+    ]
+
+    def fefo(key: PositionKey) -> tuple[bool, bool, date, str, str]:
+        path, lot = key
+        expiry = stock.expiry(lot)
+        elsewhere = catalog.locations[path].site != demand.site
+        return (elsewhere, expiry is None, expiry or date.max, path, lot)
+
+    return sorted(keys, key=fefo)
+
+
+def allocate(
+    stock: SkuStock,
+    demand: Demand,
+    order: OrderPlaced,
+    catalog: Catalog,
+    stamp: Stamp,
+) -> tuple[SkuStock, tuple[Reserved, ...], tuple[Output, ...]]:
+    """Reserves up to the demand, FEFO, within channel and site ATP.
+
+    Invariant: Σ reserved ≤ min(demand, channel ATP) and each reserved ≤ available there.
+    """
+    sku = catalog.sku(stock.sku)
+    if demand.lot is not None and not sku.is_sellable_lot(stock.expiry(demand.lot), stamp.as_of):
+        raise Rejection(
+            RejectionCode.EXPIRED_LOT,
+            f"{sku.code}: lot {demand.lot} expires {stock.expiry(demand.lot)}; "
+            f"it cannot be sold on {stamp.as_of}",
+        )
+    by_site = sellable_by_site(stock, catalog, stamp.as_of)
+    site_room = {site: max(0, n - sku.safety_stock.get(site, 0)) for site, n in by_site.items()}
+    channel_room = sum(site_room.values()) - buffers_above(
+        sku, catalog, catalog.channel(order.channel)
+    )
+    wanted = min(demand.quantity, max(0, channel_room))
+    reserved: list[Reserved] = []
+    outputs: list[Output] = []
+    for key in _candidates(stock, sku, catalog, demand, stamp.as_of):
+        site = catalog.locations[key[0]].site
+        take = min(wanted, stock.quantities_at(*key).available, site_room.get(site, 0))
+        if take <= 0:
+            continue
+        delta = Quantities(available=-take, allocated=take)
+        stock, moved = move(stock, key, delta, stamp, order_id=order.order_id)
+        outputs.extend(moved)
+        reserved.append(Reserved(location=key[0], lot=key[1], quantity=take))
+        site_room[site] -= take
+        wanted -= take
+    return stock, tuple(reserved), tuple(outputs)
+
+
+def release(
+    stock: SkuStock,
+    reservation: Reservation,
+    stamp: Stamp,
+    reason: Literal["cancelled", "expired"],
+) -> tuple[SkuStock, tuple[Output, ...]]:
+    """Returns every unpicked reserved unit to available and drops the backorder."""
+    outputs: list[Output] = []
+    for line in reservation.lines:
+        delta = Quantities(available=line.quantity, allocated=-line.quantity)
+        stock, moved = move(
+            stock, (line.location, line.lot), delta, stamp, order_id=reservation.order_id
+        )
+        outputs.extend(moved)
+    outputs.append(
+        Released(
+            event_id=stamp.event_id,
+            sku=stock.sku,
+            order_id=reservation.order_id,
+            quantity=reservation.reserved,
+            backorder_dropped=reservation.backordered,
+            reason=reason,
+        )
+    )
+    stock = stock.with_reservation(replace(reservation, lines=(), backordered=0))
+    return stock, tuple(outputs)
+
+
+def short_reservations(
+    stock: SkuStock, key: PositionKey, quantity: int, stamp: Stamp
+) -> tuple[SkuStock, tuple[Output, ...]]:
+    """Moves `quantity` reserved units at `key` to backorder, lowest priority and latest first.
+
+    The caller moves the buckets (allocated falls by `quantity`); this keeps the reservations in
+    step, so that allocated at a position always equals Σ of the reservations there.
+    """
+    location, lot = key
+    outputs: list[Output] = []
+    ranked = sorted(
+        stock.reservations.values(),
+        key=lambda r: (r.priority, r.placed_at, r.order_id),
+        reverse=True,
+    )
+    for reservation in ranked:
+        here = sum(r.quantity for r in reservation.lines if (r.location, r.lot) == key)
+        take = min(quantity, here)
+        if take <= 0:
+            continue
+        lines, left = [], take
+        for line in reservation.lines:
+            cut = min(left, line.quantity) if (line.location, line.lot) == key else 0
+            left -= cut
+            if line.quantity - cut:
+                lines.append(replace(line, quantity=line.quantity - cut))
+        backordered = reservation.backordered + take
+        stock = stock.with_reservation(
+            replace(reservation, lines=tuple(lines), backordered=backordered)
+        )
+        outputs.append(
+            ReservationShorted(
+                event_id=stamp.event_id,
+                sku=stock.sku,
+                order_id=reservation.order_id,
+                location=location,
+                lot=lot,
+                quantity=take,
+            )
+        )
+        quantity -= take
+    return stock, tuple(outputs)

@@ -1,0 +1,116 @@
+"""Available to promise (ATP): how many base units of a SKU can still be promised, as of a date.
+
+All figures are in the SKU's base unit, never negative, and computed from one `SkuStock`:
+
+    sellable(site)   = Σ available at the site's bins outside non-sellable zones,
+                       over lots that are sellable as of `as_of` (expiry − as_of > min shelf life)
+    site ATP         = max(0, sellable(site) − safety_stock(site))
+    network ATP      = Σ over sites of site ATP
+    channel ATP(c)   = max(0, network ATP − Σ buffer(h) over channels h ranked above c)
+                       (h is ranked above c when priority(h) < priority(c))
+    kit ATP          = min over components k of ⌊ATP(k) / quantity of k per kit⌋
+
+Notes on the choices:
+- Only `available` counts: allocated units are promised already; on hold, quarantined and
+  damaged units cannot be sold; in_transit and on_order are future supply, not stock to promise.
+- Safety stock is per site, and network ATP sums floored site figures: a site below its safety
+  stock does not borrow from another site's stock, nor does it lower another site's ATP. This
+  equals "network available − network safety stock" whenever every site is above its safety stock.
+- A channel sees the network ATP less what the channels ranked above it hold as buffers
+  (priority 1 is the highest; channels of equal priority do not protect from each other). The
+  highest-priority channel therefore sees the whole network ATP, and channel ATP ≤ network ATP.
+- A kit holds no stock: its ATP is computed from its components' ATP figures (pass the same kind
+  of figure for each: site, network or channel), which the caller reads from their own states.
+- Allocation (`state.allocation`) never reserves more than these figures allow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from state.catalog import Catalog, Channel, Sku
+from state.stock import SkuStock
+
+
+def sellable_by_site(stock: SkuStock, catalog: Catalog, as_of: date) -> dict[str, int]:
+    """sellable(site) for every site holding sellable stock, in one pass (base units)."""
+    sku = catalog.sku(stock.sku)
+    by_site: dict[str, int] = {}
+    for (path, lot), position in stock.positions.items():
+        available = position.quantities.available
+        if (
+            available
+            and catalog.is_sellable_location(path)
+            and sku.is_sellable_lot(stock.expiry(lot), as_of)
+        ):
+            site = catalog.locations[path].site
+            by_site[site] = by_site.get(site, 0) + available
+    return by_site
+
+
+def sellable_available(stock: SkuStock, catalog: Catalog, site: str, as_of: date) -> int:
+    """Σ available over the site's sellable bins and the lots sellable on `as_of` (base units)."""
+    return sellable_by_site(stock, catalog, as_of).get(site, 0)
+
+
+def _floored(sellable: int, sku: Sku, site: str) -> int:
+    return max(0, sellable - sku.safety_stock.get(site, 0))
+
+
+def site_atp(stock: SkuStock, catalog: Catalog, site: str, as_of: date) -> int:
+    """max(0, sellable(site) − safety stock(site))."""
+    sku = catalog.sku(stock.sku)
+    return _floored(sellable_available(stock, catalog, site, as_of), sku, site)
+
+
+def network_atp(stock: SkuStock, catalog: Catalog, as_of: date) -> int:
+    """Σ site ATP over every site (a site without sellable stock contributes 0)."""
+    sku = catalog.sku(stock.sku)
+    by_site = sellable_by_site(stock, catalog, as_of)
+    return sum(_floored(sellable, sku, site) for site, sellable in by_site.items())
+
+
+def buffers_above(sku: Sku, catalog: Catalog, channel: Channel) -> int:
+    """Σ buffer(h) over channels h ranked above `channel` (a lower priority number)."""
+    return sum(
+        catalog.buffer(sku, other)
+        for other in catalog.channels.values()
+        if other.priority < channel.priority
+    )
+
+
+def channel_atp(stock: SkuStock, catalog: Catalog, channel: str, as_of: date) -> int:
+    """max(0, network ATP − buffers of the channels ranked above `channel`)."""
+    held = buffers_above(catalog.sku(stock.sku), catalog, catalog.channel(channel))
+    return max(0, network_atp(stock, catalog, as_of) - held)
+
+
+def kit_atp(kit: Sku, component_atp: Mapping[str, int]) -> int:
+    """min over components of ⌊component ATP / quantity per kit⌋; a missing component has 0."""
+    if not kit.is_kit:
+        msg = f"{kit.code} is not a kit"
+        raise ValueError(msg)
+    return min(component_atp.get(c.sku, 0) // c.quantity for c in kit.components)
+
+
+@dataclass(frozen=True, slots=True)
+class AtpReport:
+    """Every ATP figure of one SKU on one date, for the live view and the API."""
+
+    sku: str
+    as_of: date
+    sites: Mapping[str, int]
+    network: int
+    channels: Mapping[str, int]
+
+
+def atp_report(stock: SkuStock, catalog: Catalog, as_of: date) -> AtpReport:
+    return AtpReport(
+        sku=stock.sku,
+        as_of=as_of,
+        sites={site: site_atp(stock, catalog, site, as_of) for site in sorted(catalog.sites)},
+        network=network_atp(stock, catalog, as_of),
+        channels={c: channel_atp(stock, catalog, c, as_of) for c in sorted(catalog.channels)},
+    )

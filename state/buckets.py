@@ -1,0 +1,62 @@
+"""The buckets a quantity of stock can be in, in base units.
+
+At a position (a bin and a lot) stock is in exactly one of five on-hand buckets:
+
+    on_hand = available + allocated + on_hold + damaged + quarantined
+
+`on_hand` is derived, never stored, so it cannot drift from its parts. Two more buckets are not
+on hand and are kept per SKU rather than per bin: `in_transit` (shipped by one site to another,
+not yet received) and `on_order` (on a purchase order or ASN, not yet received).
+
+`Quantities` holds all seven; it is both a signed change (a `Movement`'s deltas) and a snapshot.
+Invariant kept by every rule: no bucket is ever negative.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+ON_HAND_BUCKETS = ("available", "allocated", "on_hold", "damaged", "quarantined")
+ALL_BUCKETS = (*ON_HAND_BUCKETS, "in_transit", "on_order")
+
+
+@dataclass(frozen=True, slots=True)
+class Quantities:
+    """Base units per bucket: a change (may be negative) or a snapshot (never negative)."""
+
+    available: int = 0
+    allocated: int = 0
+    on_hold: int = 0
+    damaged: int = 0
+    quarantined: int = 0
+    in_transit: int = 0
+    on_order: int = 0
+
+    @classmethod
+    def of(cls, **by_bucket: int) -> Quantities:
+        """`Quantities.of(available=-3, on_hold=3)`; a bucket named twice is an error."""
+        return cls(**by_bucket)
+
+    @property
+    def on_hand(self) -> int:
+        """available + allocated + on_hold + damaged + quarantined."""
+        return self.available + self.allocated + self.on_hold + self.damaged + self.quarantined
+
+    def __add__(self, other: Quantities) -> Quantities:
+        return Quantities(*(getattr(self, f) + getattr(other, f) for f in ALL_BUCKETS))
+
+    def __neg__(self) -> Quantities:
+        return Quantities(*(-getattr(self, f) for f in ALL_BUCKETS))
+
+    def __bool__(self) -> bool:
+        """True when any bucket is non-zero."""
+        return any(getattr(self, f) for f in ALL_BUCKETS)
+
+    def negative_buckets(self) -> tuple[str, ...]:
+        return tuple(f for f in ALL_BUCKETS if getattr(self, f) < 0)
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+ZERO = Quantities()

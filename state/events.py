@@ -1,0 +1,355 @@
+"""The event vocabulary: versioned, JSON-serialisable facts that producers send to skuflow.
+
+Every event is a frozen pydantic model with a `type` literal (the discriminator of the `Event`
+union), a `schema_version`, an `event_id` (the idempotency key), an `occurred_at`
+(timezone-aware: the core takes all time from events, never from a clock) and a `source`
+(device, system or person). Producers validate against `event_json_schema()`; consumers call
+`parse_event`. Validation happens at this edge: a negative or zero quantity, a naive timestamp or
+an unknown field is refused here (`try_parse_event` returns that refusal as data); `apply`
+re-checks what it relies on in case a model was built without validation.
+
+Quantities are integers in `unit` (None means the SKU's base unit); the core converts them.
+Lots are None for SKUs that are not lot-tracked. Versioning: a breaking change adds a model with
+`schema_version: Literal[2]` beside the old one; additive changes keep version 1.
+
+Keying: the dataflow keys by SKU with `skus_of(event, catalog)`. A multi-line document goes to
+each of its SKUs' keys, where `apply` reads only that SKU's lines; an order line for a kit goes to
+the kit's components; scans go to the SKU their GTIN (or EPC) names, or nowhere when it is
+unknown (the dataflow sends those to the dead-letter stream).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from state.catalog import Catalog, ShortfallPolicy
+from state.gs1 import decode_barcode, decode_sgtin96
+from state.rejections import Rejection
+
+Code = Annotated[str, Field(min_length=1, max_length=128)]
+Quantity = Annotated[int, Field(gt=0, description="a count of `unit` (the base unit if null)")]
+Lot = Annotated[str, Field(min_length=1, max_length=20, description="GS1 AI 10")]
+Unit = Annotated[str, Field(min_length=1, max_length=32)]
+Bucket = Literal["available", "on_hold", "damaged", "quarantined"]
+AdjustmentReason = Literal[
+    "found", "returned", "lost", "stolen", "damaged", "expired", "scrapped", "consumed"
+]
+INCREASING_REASONS: frozenset[str] = frozenset({"found", "returned"})
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class _Event(_Model):
+    schema_version: Literal[1] = 1
+    event_id: Code
+    occurred_at: AwareDatetime
+    source: Code
+
+
+# ---- floor ----------------------------------------------------------------------------------
+
+
+class ItemScanned(_Event):
+    """A GS1 barcode scanned at a location by a device (an observation: stock does not move)."""
+
+    type: Literal["ItemScanned"] = "ItemScanned"
+    barcode: Annotated[str, Field(min_length=1, max_length=512)]
+    location: Code
+    device: Code
+
+
+class RfidObserved(_Event):
+    """An EPC (hex) read by a reader in a zone "SITE/ZONE" (an observation)."""
+
+    type: Literal["RfidObserved"] = "RfidObserved"
+    epc: Annotated[str, Field(pattern=r"^[0-9A-Fa-f]+$", max_length=128)]
+    reader: Code
+    zone: Code
+
+
+class ReceiptLine(_Model):
+    sku: Code
+    quantity: Quantity
+    unit: Unit | None = None
+    lot: Lot | None = None
+    expiry: date | None = None
+
+
+class ReceiptPosted(_Event):
+    """Goods received at a (receiving) location, against a purchase order and/or an ASN."""
+
+    type: Literal["ReceiptPosted"] = "ReceiptPosted"
+    location: Code
+    purchase_order_id: Code | None = None
+    asn_id: Code | None = None
+    lines: Annotated[tuple[ReceiptLine, ...], Field(min_length=1)]
+
+
+class PutAway(_Event):
+    """Available units moved from one location to another within a site."""
+
+    type: Literal["PutAway"] = "PutAway"
+    sku: Code
+    quantity: Quantity
+    unit: Unit | None = None
+    lot: Lot | None = None
+    from_location: Code
+    to_location: Code
+
+
+class Picked(_Event):
+    """Units allocated to an order taken from a bin: they leave on hand."""
+
+    type: Literal["Picked"] = "Picked"
+    order_id: Code
+    sku: Code
+    quantity: Quantity
+    unit: Unit | None = None
+    location: Code
+    lot: Lot | None = None
+
+
+class Packed(_Event):
+    type: Literal["Packed"] = "Packed"
+    order_id: Code
+    sku: Code
+    quantity: Quantity
+    unit: Unit | None = None
+
+
+class Shipped(_Event):
+    type: Literal["Shipped"] = "Shipped"
+    order_id: Code
+    sku: Code
+    quantity: Quantity
+    unit: Unit | None = None
+    shipment_id: Code | None = None
+
+
+class TransferShipped(_Event):
+    """Available units leave a site for another site: in transit until received."""
+
+    type: Literal["TransferShipped"] = "TransferShipped"
+    transfer_id: Code
+    sku: Code
+    quantity: Quantity
+    unit: Unit | None = None
+    lot: Lot | None = None
+    from_location: Code
+    to_site: Code
+
+
+class TransferReceived(_Event):
+    """In-transit units arrive; `closes_transfer` writes off what is still missing."""
+
+    type: Literal["TransferReceived"] = "TransferReceived"
+    transfer_id: Code
+    sku: Code
+    quantity: Annotated[int, Field(ge=0)]
+    unit: Unit | None = None
+    lot: Lot | None = None
+    to_location: Code
+    closes_transfer: bool = False
+
+
+class StockAdjusted(_Event):
+    """On hand corrected: found/returned add to `bucket`, every other reason removes from it."""
+
+    type: Literal["StockAdjusted"] = "StockAdjusted"
+    sku: Code
+    quantity: Quantity
+    unit: Unit | None = None
+    location: Code
+    lot: Lot | None = None
+    reason: AdjustmentReason
+    bucket: Bucket = "available"
+    expiry: date | None = Field(default=None, description="of a lot found that is not yet known")
+
+
+class CycleCounted(_Event):
+    """An absolute count of a SKU (and lot) at a bin, true at `occurred_at`."""
+
+    type: Literal["CycleCounted"] = "CycleCounted"
+    sku: Code
+    location: Code
+    lot: Lot | None = None
+    quantity: Annotated[int, Field(ge=0)]
+    unit: Unit | None = None
+    expiry: date | None = Field(default=None, description="of a lot counted that is not yet known")
+
+
+class StatusChanged(_Event):
+    """Units put on hold, in quarantine or marked damaged (from available), or released."""
+
+    type: Literal["StatusChanged"] = "StatusChanged"
+    sku: Code
+    location: Code
+    lot: Lot | None = None
+    quantity: Quantity
+    unit: Unit | None = None
+    status: Literal["hold", "quarantine", "damaged", "release"]
+    release_from: Literal["on_hold", "quarantined", "damaged"] = "on_hold"
+
+
+# ---- commercial -----------------------------------------------------------------------------
+
+
+class ShipTo(_Model):
+    region: Code
+    postal_code: Code
+
+
+class OrderLine(_Model):
+    sku: Code
+    quantity: Quantity
+    unit: Unit | None = None
+    site: Code | None = Field(default=None, description="preferred site to allocate from")
+    lot: Lot | None = Field(default=None, description="a lot the customer asked for")
+    shortfall: ShortfallPolicy | None = Field(default=None, description="else the channel's")
+
+
+class OrderPlaced(_Event):
+    type: Literal["OrderPlaced"] = "OrderPlaced"
+    order_id: Code
+    channel: Code
+    customer_tier: Code = "standard"
+    priority: Annotated[int, Field(ge=0, description="lower is more urgent")] = 0
+    ship_to: ShipTo
+    lines: Annotated[tuple[OrderLine, ...], Field(min_length=1)]
+
+
+class OrderCancelled(_Event):
+    """Cancels what is not yet picked; `skus` lists the order's SKUs (used for keying)."""
+
+    type: Literal["OrderCancelled"] = "OrderCancelled"
+    order_id: Code
+    skus: Annotated[tuple[Code, ...], Field(min_length=1)]
+    reason: Code | None = None
+
+
+class ReservationExpired(_Event):
+    type: Literal["ReservationExpired"] = "ReservationExpired"
+    order_id: Code
+    sku: Code
+
+
+class PurchaseOrderLine(_Model):
+    sku: Code
+    quantity: Quantity
+    unit: Unit | None = None
+
+
+class PurchaseOrderPlaced(_Event):
+    type: Literal["PurchaseOrderPlaced"] = "PurchaseOrderPlaced"
+    purchase_order_id: Code
+    supplier: Code
+    site: Code
+    expected_date: date
+    lines: Annotated[tuple[PurchaseOrderLine, ...], Field(min_length=1)]
+
+
+class AsnLine(_Model):
+    sku: Code
+    quantity: Quantity
+    unit: Unit | None = None
+    lot: Lot | None = None
+    expiry: date | None = None
+
+
+class AsnReceived(_Event):
+    """An advance ship notice: the supplier says these units are on their way."""
+
+    type: Literal["AsnReceived"] = "AsnReceived"
+    asn_id: Code
+    purchase_order_id: Code | None = None
+    supplier: Code
+    site: Code
+    expected_date: date
+    lines: Annotated[tuple[AsnLine, ...], Field(min_length=1)]
+
+
+Event = Annotated[
+    ItemScanned
+    | RfidObserved
+    | ReceiptPosted
+    | PutAway
+    | Picked
+    | Packed
+    | Shipped
+    | TransferShipped
+    | TransferReceived
+    | StockAdjusted
+    | CycleCounted
+    | StatusChanged
+    | OrderPlaced
+    | OrderCancelled
+    | ReservationExpired
+    | PurchaseOrderPlaced
+    | AsnReceived,
+    Field(discriminator="type"),
+]
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def parse_event(data: Mapping[str, Any] | bytes | str) -> Event:
+    """Validate a producer's event (a dict, or JSON text); raises pydantic's ValidationError."""
+    if isinstance(data, bytes | str):
+        return EVENT_ADAPTER.validate_json(data)
+    return EVENT_ADAPTER.validate_python(data)
+
+
+def try_parse_event(data: Mapping[str, Any] | bytes | str) -> Event | str:
+    """Like `parse_event`, but bad input comes back as data: the reason, as a string."""
+    try:
+        return parse_event(data)
+    except ValidationError as exc:
+        return str(exc)
+
+
+def event_json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of the `Event` union, to publish for producers."""
+    schema = EVENT_ADAPTER.json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "Event", **schema}
+
+
+def _expand_kits(codes: tuple[str, ...], catalog: Catalog) -> tuple[str, ...]:
+    """Each kit replaced by its components, order kept, duplicates dropped."""
+    expanded: list[str] = []
+    for code in codes:
+        sku = catalog.skus.get(code)
+        components = [c.sku for c in sku.components] if sku is not None and sku.is_kit else [code]
+        expanded.extend(c for c in components if c not in expanded)
+    return tuple(expanded)
+
+
+def _sighted_sku(event: ItemScanned | RfidObserved, catalog: Catalog) -> tuple[str, ...]:
+    try:
+        if isinstance(event, ItemScanned):
+            gtin = decode_barcode(event.barcode, reference_year=event.occurred_at.year).gtin
+        else:
+            gtin = decode_sgtin96(event.epc)[0]
+        return (catalog.sku_for_gtin(gtin)[0].code,)
+    except Rejection:
+        return ()
+
+
+def skus_of(event: Event, catalog: Catalog) -> tuple[str, ...]:
+    """The SKU keys an event concerns, in a stable order; () when none can be told."""
+    match event:
+        case ItemScanned() | RfidObserved():
+            return _sighted_sku(event, catalog)
+        case OrderPlaced():
+            codes = _expand_kits(tuple(line.sku for line in event.lines), catalog)
+        case OrderCancelled():
+            codes = _expand_kits(event.skus, catalog)
+        case ReceiptPosted() | PurchaseOrderPlaced() | AsnReceived():
+            codes = tuple(line.sku for line in event.lines)
+        case _:
+            codes = (event.sku,)
+    return tuple(dict.fromkeys(codes))

@@ -1,0 +1,128 @@
+"""Rules for fulfilling orders: pick, pack, ship.
+
+- Picked: takes q units of an order's reservation at a bin out of stock (allocated − q, so on
+  hand − q). Refused when the order has fewer than q units reserved there
+  (`pick_exceeds_allocation`), or when the lot named has expired (`expired_lot`). Without a lot,
+  the order's reserved lots at the bin are picked FEFO, skipping expired ones.
+- Packed: refused beyond what was picked (packed ≤ picked). No stock moves.
+- Shipped: refused beyond what was picked (shipped ≤ picked). No stock moves: the units left on
+  hand when they were picked. An order with nothing left reserved, backordered or unshipped is
+  forgotten.
+- Picked units of a cancelled order stay picked (off the shelf); putting them back is a
+  StockAdjusted "returned".
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+from state.buckets import Quantities
+from state.catalog import Catalog, Sku
+from state.checks import base_quantity, location_path, not_expired
+from state.events import Packed, Picked, Shipped
+from state.outputs import OrderProgressed, Output
+from state.positions import Stamp, move
+from state.rejections import Rejection, RejectionCode
+from state.stock import Reservation, Reserved, SkuStock
+
+Result = tuple[SkuStock, tuple[Output, ...]]
+
+
+def reservation_of(stock: SkuStock, order_id: str) -> Reservation:
+    if order_id not in stock.reservations:
+        raise Rejection(
+            RejectionCode.UNKNOWN_ORDER, f"order {order_id} holds nothing of {stock.sku}"
+        )
+    return stock.reservations[order_id]
+
+
+def progressed(stamp: Stamp, reservation: Reservation) -> OrderProgressed:
+    return OrderProgressed(
+        event_id=stamp.event_id,
+        sku=stamp.sku,
+        order_id=reservation.order_id,
+        picked=reservation.picked,
+        packed=reservation.packed,
+        shipped=reservation.shipped,
+    )
+
+
+def pick(stock: SkuStock, event: Picked, sku: Sku, catalog: Catalog, stamp: Stamp) -> Result:
+    reservation = reservation_of(stock, event.order_id)
+    path = location_path(catalog, event.location)
+    quantity = base_quantity(sku, event.quantity, event.unit)
+    if event.lot is not None:
+        not_expired(stock, sku, event.lot, stamp.as_of)
+
+    def pickable(line: Reserved) -> bool:
+        if line.location != path:
+            return False
+        if event.lot is not None:
+            return line.lot == event.lot
+        return not sku.is_expired(stock.expiry(line.lot), stamp.as_of)
+
+    def fefo(line: Reserved) -> tuple[bool, date, str]:
+        expiry = stock.expiry(line.lot)
+        return (expiry is None, expiry or date.max, line.lot)
+
+    here = sorted((line for line in reservation.lines if pickable(line)), key=fefo)
+    if quantity > sum(line.quantity for line in here):
+        raise Rejection(
+            RejectionCode.PICK_EXCEEDS_ALLOCATION,
+            f"order {event.order_id} has {sum(line.quantity for line in here)} of {sku.code} "
+            f"allocated at {path}{f' lot {event.lot}' if event.lot else ''}, not {quantity}",
+        )
+    outputs: list[Output] = []
+    taken: dict[tuple[str, str], int] = {}
+    left = quantity
+    for line in here:
+        take = min(left, line.quantity)
+        if take:
+            stock, moved = move(
+                stock,
+                (line.location, line.lot),
+                Quantities(allocated=-take),
+                stamp,
+                order_id=event.order_id,
+            )
+            outputs.extend(moved)
+            taken[(line.location, line.lot)] = take
+            left -= take
+    lines = tuple(
+        replace(line, quantity=line.quantity - taken.get((line.location, line.lot), 0))
+        for line in reservation.lines
+    )
+    reservation = replace(
+        reservation,
+        lines=tuple(line for line in lines if line.quantity),
+        picked=reservation.picked + quantity,
+    )
+    stock = stock.with_reservation(reservation)
+    return stock, (*outputs, progressed(stamp, reservation))
+
+
+def pack(stock: SkuStock, event: Packed, sku: Sku, catalog: Catalog, stamp: Stamp) -> Result:
+    reservation = reservation_of(stock, event.order_id)
+    quantity = base_quantity(sku, event.quantity, event.unit)
+    if reservation.packed + quantity > reservation.picked:
+        raise Rejection(
+            RejectionCode.PACK_EXCEEDS_PICK,
+            f"order {event.order_id}: {reservation.packed} of {reservation.picked} picked "
+            f"{sku.code} already packed; cannot pack {quantity} more",
+        )
+    reservation = replace(reservation, packed=reservation.packed + quantity)
+    return stock.with_reservation(reservation), (progressed(stamp, reservation),)
+
+
+def ship(stock: SkuStock, event: Shipped, sku: Sku, catalog: Catalog, stamp: Stamp) -> Result:
+    reservation = reservation_of(stock, event.order_id)
+    quantity = base_quantity(sku, event.quantity, event.unit)
+    if reservation.shipped + quantity > reservation.picked:
+        raise Rejection(
+            RejectionCode.SHIP_EXCEEDS_PICK,
+            f"order {event.order_id}: {reservation.shipped} of {reservation.picked} picked "
+            f"{sku.code} already shipped; cannot ship {quantity} more",
+        )
+    reservation = replace(reservation, shipped=reservation.shipped + quantity)
+    return stock.with_reservation(reservation), (progressed(stamp, reservation),)

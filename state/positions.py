@@ -1,0 +1,149 @@
+"""Moving stock at a position (bin + lot): the one place where on-hand buckets change.
+
+Every rule that changes on-hand buckets calls `move(stock, key, delta, stamp)`, which
+
+1. refuses any change that would leave a bucket negative (`insufficient_stock`), so no rule can
+   oversell or underflow by mistake;
+2. reconciles with the last cycle count at the position: a movement that occurred before the
+   count (but arrives after it) is already reflected in the physical count. It must not change
+   on hand again, so its on-hand change Δ is offset through `available` (the bucket a count's
+   variance went to) and the recorded variance is revised: variance' = variance − Δ.
+   Example: book 10, a pick of 3 happens, the count finds 7 (variance −3), then the pick arrives:
+   allocated −3, available +3, on hand stays 7 and the variance becomes 0 (it was no shrinkage);
+3. journals (occurred_at, Δon_hand) of movements after the count, which a count arriving late
+   needs to know its book quantity as of its own time (see `state.counting`);
+4. returns the `Movement` with the net deltas, so the ledger always sums to the state.
+
+Time rule: a count at time t reflects every movement with occurred_at < t (strictly before).
+"""
+
+from __future__ import annotations
+
+from bisect import insort
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+from state.buckets import Quantities
+from state.outputs import Movement, Output, VarianceRevised
+from state.rejections import Rejection, RejectionCode
+from state.stock import Position, PositionKey, SkuStock
+
+JOURNAL_LIMIT = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """Who and when: the event being applied, as the rules need it."""
+
+    event_id: str
+    occurred_at: datetime
+    kind: str
+    sku: str
+
+    @property
+    def as_of(self) -> date:
+        """The business date of the event (its own local date), used for expiry."""
+        return self.occurred_at.date()
+
+
+def _journalled(position: Position, occurred_at: datetime, on_hand_delta: int) -> Position:
+    """Adds the entry (kept sorted by time); past the limit drops the oldest and moves the horizon
+    so that a count older than what was dropped is refused rather than miscounted."""
+    journal = list(position.journal)
+    insort(journal, (occurred_at, on_hand_delta))
+    horizon = position.horizon
+    if len(journal) > JOURNAL_LIMIT:
+        dropped_at, _ = journal.pop(0)
+        horizon = dropped_at if horizon is None else max(horizon, dropped_at)
+    return replace(position, journal=tuple(journal), horizon=horizon)
+
+
+def move(
+    stock: SkuStock,
+    key: PositionKey,
+    delta: Quantities,
+    stamp: Stamp,
+    *,
+    order_id: str | None = None,
+    reference: str | None = None,
+    is_count: bool = False,
+) -> tuple[SkuStock, tuple[Output, ...]]:
+    """Applies `delta` (base units, on-hand buckets only) at `key`.
+
+    `is_count` marks the change a cycle count itself makes: it is neither reconciled with the
+    count nor journalled. Invariant: afterwards no bucket at `key` is negative, or `Rejection`
+    was raised.
+    """
+    location, lot = key
+    position = stock.position(key)
+    count = position.last_count
+    outputs: list[Output] = []
+    if is_count:
+        code = RejectionCode.INSUFFICIENT_STOCK
+    elif delta.on_hand and count is not None and stamp.occurred_at < count.counted_at:
+        already_counted = delta.on_hand
+        delta = delta + Quantities(available=-already_counted)
+        revised = replace(count, variance=count.variance - already_counted)
+        position = replace(position, last_count=revised)
+        outputs.append(
+            VarianceRevised(
+                event_id=stamp.event_id,
+                sku=stamp.sku,
+                location=location,
+                lot=lot,
+                count_event_id=count.event_id,
+                variance=revised.variance,
+                by=revised.variance - count.variance,
+            )
+        )
+        code = RejectionCode.CONFLICTS_WITH_COUNT
+    else:
+        if delta.on_hand:
+            position = _journalled(position, stamp.occurred_at, delta.on_hand)
+        code = RejectionCode.INSUFFICIENT_STOCK
+    resulting = position.quantities + delta
+    if negative := resulting.negative_buckets():
+        raise Rejection(
+            code,
+            f"{stamp.sku}: {', '.join(negative)} at {location} lot {lot or '-'} would fall "
+            f"below zero ({position.quantities.as_dict()} + {delta.as_dict()})",
+        )
+    stock = stock.with_position(key, replace(position, quantities=resulting))
+    movement = Movement(
+        event_id=stamp.event_id,
+        sku=stamp.sku,
+        kind=stamp.kind,
+        location=location,
+        lot=lot,
+        deltas=delta,
+        resulting=resulting,
+        order_id=order_id,
+        reference=reference,
+    )
+    return stock, (movement, *outputs)
+
+
+def site_movement(
+    stock: SkuStock,
+    stamp: Stamp,
+    *,
+    site: str,
+    lot: str,
+    delta: Quantities,
+    reference: str,
+) -> Movement:
+    """The ledger line for an in_transit (per destination site and lot) or on_order (per site)
+    change already made to `stock`; `resulting` is that site's total after it."""
+    return Movement(
+        event_id=stamp.event_id,
+        sku=stamp.sku,
+        kind=stamp.kind,
+        location=site,
+        lot=lot,
+        deltas=delta,
+        resulting=Quantities(
+            in_transit=stock.in_transit_to(site, lot) if delta.in_transit else 0,
+            on_order=stock.on_order_at(site) if delta.on_order else 0,
+        ),
+        reference=reference,
+    )

@@ -1,0 +1,167 @@
+"""`SkuStock`: everything skuflow knows about one SKU, as one frozen value (the dataflow's state).
+
+The dataflow keys by SKU, so the state is per SKU:
+
+- `positions`: per (location path, lot) the on-hand buckets, the last cycle count there and a
+  short journal of the movements applied since (see `state.counting`). Lot "" means no lot.
+- `lots`: each lot's expiry date (None when it has none), learnt from receipts and ASNs.
+- `reservations`: per order id, where its units are reserved, its backorder and its progress
+  (picked ≥ packed, picked ≥ shipped).
+- `in_transit`: per (transfer id, lot) the units shipped to another site and not yet received.
+- `inbound`: per purchase order or ASN, the units on order and not yet received.
+- `seen`: the ids of the last `window` events applied (idempotency). The window is bounded so
+  the state stays small; beyond it the ledger's unique event id is the durable guard (the
+  connector writing movements rejects an id it already holds).
+
+Values are frozen; the mappings inside are never mutated once built (copy-on-write with
+`{**old, key: new}`), so a state can be shared, compared and deep-copied at snapshots safely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Literal
+
+from state.buckets import ZERO, Quantities
+
+NO_LOT = ""
+DEFAULT_WINDOW = 1024
+PositionKey = tuple[str, str]  # (location path, lot)
+InboundKind = Literal["purchase_order", "asn"]
+
+
+@dataclass(frozen=True, slots=True)
+class CountRecord:
+    """The last cycle count at a position: true at `counted_at`; variance = counted − book."""
+
+    counted_at: datetime
+    event_id: str
+    counted: int
+    book: int
+    variance: int
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Stock of one SKU at one bin and lot. Invariant: no bucket negative."""
+
+    quantities: Quantities = ZERO
+    last_count: CountRecord | None = None
+    journal: tuple[tuple[datetime, int], ...] = ()  # (occurred_at, Δon_hand) since the count
+    horizon: datetime | None = None  # newest occurred_at dropped from a full journal
+
+
+@dataclass(frozen=True, slots=True)
+class Reserved:
+    """`quantity` base units reserved for an order at a location and lot."""
+
+    location: str
+    lot: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """One order's claim on this SKU. Units picked have left on hand; shipped, packed ≤ picked."""
+
+    order_id: str
+    channel: str
+    priority: int
+    placed_at: datetime
+    lines: tuple[Reserved, ...] = ()
+    backordered: int = 0
+    picked: int = 0
+    packed: int = 0
+    shipped: int = 0
+
+    @property
+    def reserved(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+    @property
+    def is_open(self) -> bool:
+        """Still something to reserve, pick or ship."""
+        return self.reserved > 0 or self.backordered > 0 or self.shipped < self.picked
+
+
+@dataclass(frozen=True, slots=True)
+class InTransit:
+    transfer_id: str
+    lot: str
+    from_site: str
+    to_site: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """Units on a purchase order or an ASN, not yet received, for `site`."""
+
+    kind: InboundKind
+    document_id: str
+    site: str
+    expected_date: date
+    quantity: int
+    purchase_order_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SkuStock:
+    """The state of one SKU. Build the first one with `SkuStock.empty(sku)`."""
+
+    sku: str
+    positions: Mapping[PositionKey, Position] = field(default_factory=dict)
+    lots: Mapping[str, date | None] = field(default_factory=dict)
+    reservations: Mapping[str, Reservation] = field(default_factory=dict)
+    in_transit: Mapping[tuple[str, str], InTransit] = field(default_factory=dict)
+    inbound: Mapping[tuple[InboundKind, str], Inbound] = field(default_factory=dict)
+    seen: tuple[str, ...] = ()
+    window: int = DEFAULT_WINDOW
+
+    @classmethod
+    def empty(cls, sku: str, *, window: int = DEFAULT_WINDOW) -> SkuStock:
+        return cls(sku=sku, window=window)
+
+    def position(self, key: PositionKey) -> Position:
+        return self.positions.get(key, Position())
+
+    def quantities_at(self, location: str, lot: str = NO_LOT) -> Quantities:
+        return self.position((location, lot)).quantities
+
+    def with_position(self, key: PositionKey, position: Position) -> SkuStock:
+        return replace(self, positions={**self.positions, key: position})
+
+    def with_reservation(self, reservation: Reservation) -> SkuStock:
+        """Stores the reservation, or forgets it once nothing is left open."""
+        others = {k: v for k, v in self.reservations.items() if k != reservation.order_id}
+        if reservation.is_open:
+            others[reservation.order_id] = reservation
+        return replace(self, reservations=others)
+
+    def expiry(self, lot: str) -> date | None:
+        return self.lots.get(lot)
+
+    def has_seen(self, event_id: str) -> bool:
+        return event_id in self.seen
+
+    def remember(self, event_id: str) -> SkuStock:
+        """Adds an event id to the window, dropping the oldest beyond `window` ids."""
+        return replace(self, seen=(*self.seen, event_id)[-self.window :])
+
+    def in_transit_to(self, site: str, lot: str) -> int:
+        return sum(
+            t.quantity for t in self.in_transit.values() if t.to_site == site and t.lot == lot
+        )
+
+    def on_order_at(self, site: str) -> int:
+        return sum(i.quantity for i in self.inbound.values() if i.site == site)
+
+    def totals(self) -> Quantities:
+        """All buckets summed over positions, transfers and inbound documents."""
+        total = sum((p.quantities for p in self.positions.values()), ZERO)
+        return total + Quantities(
+            in_transit=sum(t.quantity for t in self.in_transit.values()),
+            on_order=sum(i.quantity for i in self.inbound.values()),
+        )
