@@ -60,7 +60,7 @@ def demo(
     from dataflows.demo import run_demo
 
     _configure_logging(_settings().log_level)
-    run_demo(events=events, seed=seed, out=typer.echo)
+    run_demo(events=events, seed=seed)
 
 
 @app.command()
@@ -131,3 +131,5 @@ def services_env() -> None:
 
 def main() -> None:
     app()
+if __name__ == "__main__":
+    main()

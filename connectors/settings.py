@@ -32,6 +32,19 @@ class Settings(BaseSettings):
         SecretStr("postgresql://postgres@127.0.0.1:5432/skuflow"),
         description="PostgreSQL holding the durable ledger (a libpq connection string).",
     )
+    kafka_topic_prefix: str = Field("skuflow", description="Prefix of every topic name.")
+    redis_prefix: str = Field("skuflow", description="Prefix of every live-view key in Redis.")
+    postgres_schema: str = Field("skuflow", description="Schema holding the ledger tables.")
+    catalog: str = Field(
+        "simulation",
+        description="'simulation', 'online-retail', or the path of a catalog JSON file.",
+    )
+    recovery_dir: Path | None = Field(
+        None, description="Bytewax recovery partitions; enables resume after a crash."
+    )
+    snapshot_seconds: float = Field(
+        5.0, gt=0, description="How often the dataflow snapshots its state (epoch length)."
+    )
     api_host: str = Field("127.0.0.1", description="Address the API and dashboard listen on.")
     api_port: int = Field(8000, ge=1, le=65535, description="Port the API and dashboard listen on.")
     data_dir: Path = Field(

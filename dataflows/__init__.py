@@ -1,1 +1,1 @@
-"""skuflow's dataflows package."""
+"""Bytewax flows, built by functions that take their sources and sinks (nothing here connects)."""

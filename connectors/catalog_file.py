@@ -1,0 +1,103 @@
+"""Load the catalog (SKUs, locations, channels) a production run binds into the flow.
+
+`SKUFLOW_CATALOG` names it: `simulation` (the demo's simulated operation), `online-retail` (the
+SKUs and synthesised sites of the Online Retail replay, read from `SKUFLOW_DATA_DIR`), or a path to
+a JSON file validated by `CatalogFile` (its JSON Schema: `CatalogFile.model_json_schema()`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from state.catalog import Catalog, Channel, KitComponent, ShortfallPolicy, Sku
+from state.units import UnitsOfMeasure
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class UnitsFile(_Strict):
+    base: str = "each"
+    factors: dict[str, int] = Field(default_factory=dict)
+
+
+class ComponentFile(_Strict):
+    sku: str
+    quantity: int = Field(ge=1)
+
+
+class SkuFile(_Strict):
+    code: str = Field(min_length=1, max_length=128)
+    units: UnitsFile = Field(default_factory=UnitsFile)
+    gtins: dict[str, str] = Field(default_factory=dict)
+    tracks_lot: bool = False
+    tracks_serial: bool = False
+    tracks_expiry: bool = False
+    min_shelf_life_days: int = Field(0, ge=0)
+    safety_stock: dict[str, int] = Field(default_factory=dict)
+    channel_buffers: dict[str, int] = Field(default_factory=dict)
+    components: list[ComponentFile] = Field(default_factory=list)
+
+
+class ChannelFile(_Strict):
+    code: str
+    priority: int = Field(1, ge=1)
+    buffer: int = Field(0, ge=0)
+    shortfall: ShortfallPolicy = "backorder"
+
+
+class CatalogFile(_Strict):
+    skus: list[SkuFile]
+    locations: list[str] = Field(description="bin paths SITE/ZONE/AISLE/RACK/SHELF/BIN")
+    channels: list[ChannelFile]
+    non_sellable_zones: list[str] = Field(default_factory=list, description="SITE/ZONE")
+
+    def to_catalog(self) -> Catalog:
+        return Catalog.build(
+            skus=[
+                Sku(
+                    code=s.code,
+                    units=UnitsOfMeasure(s.units.base, dict(s.units.factors)),
+                    gtins=dict(s.gtins),
+                    tracks_lot=s.tracks_lot,
+                    tracks_serial=s.tracks_serial,
+                    tracks_expiry=s.tracks_expiry,
+                    min_shelf_life_days=s.min_shelf_life_days,
+                    safety_stock=dict(s.safety_stock),
+                    channel_buffers=dict(s.channel_buffers),
+                    components=tuple(KitComponent(c.sku, c.quantity) for c in s.components),
+                )
+                for s in self.skus
+            ],
+            locations=self.locations,
+            channels=[Channel(c.code, c.priority, c.buffer, c.shortfall) for c in self.channels],
+            non_sellable_zones=self.non_sellable_zones,
+        )
+
+
+def load_catalog(name: str, data_dir: Path) -> Catalog:
+    """The catalog called `name`; a bad file raises with what is wrong and where."""
+    if name == "simulation":
+        from connectors.simulator import build_catalog
+
+        return build_catalog()
+    if name == "online-retail":
+        from connectors.replay.online_retail import build_catalog as retail_catalog
+        from connectors.replay.online_retail import data_file
+
+        return retail_catalog(data_file(data_dir))
+    path = Path(name)
+    if not path.exists():
+        msg = (
+            f"catalog {name!r} is neither 'simulation', 'online-retail' nor an existing JSON "
+            "file; set SKUFLOW_CATALOG"
+        )
+        raise FileNotFoundError(msg)
+    try:
+        return CatalogFile.model_validate_json(path.read_bytes()).to_catalog()
+    except ValueError as exc:
+        msg = f"catalog file {path} is not valid: {exc}"
+        raise ValueError(msg) from exc

@@ -1,0 +1,35 @@
+"""Create skuflow's topics when they are missing (with their partition count), and list them."""
+
+from __future__ import annotations
+
+import logging
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+log = logging.getLogger(__name__)
+
+
+def ensure_topics(brokers: str, names: list[str], partitions: int, timeout: float = 30.0) -> None:
+    """Create each topic that does not exist yet; an existing topic is left as it is."""
+    admin = AdminClient({"bootstrap.servers": brokers})
+    existing = set(admin.list_topics(timeout=timeout).topics)
+    missing = [name for name in names if name not in existing]
+    if not missing:
+        return
+    futures = admin.create_topics(
+        [NewTopic(name, num_partitions=partitions, replication_factor=-1) for name in missing]
+    )
+    for name, future in futures.items():
+        try:
+            future.result(timeout=timeout)
+            log.info("created topic %s with %d partitions", name, partitions)
+        except KafkaException as exc:
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):  # another process won the race
+                raise
+
+
+def partition_counts(brokers: str, names: list[str], timeout: float = 10.0) -> dict[str, int]:
+    admin = AdminClient({"bootstrap.servers": brokers})
+    topics = admin.list_topics(timeout=timeout).topics
+    return {name: len(topics[name].partitions) for name in names if name in topics}

@@ -1,0 +1,63 @@
+"""The stock-changes topic: every SKU's new position and ATP, for other systems to consume.
+
+Each message is keyed by SKU and carries the SKU's whole view as JSON (absolute values), so a
+consumer that only keeps the latest message per key (a compacted topic) has the full picture, and
+a message delivered twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from bytewax.connectors.kafka import KafkaSink, KafkaSinkMessage
+from bytewax.outputs import DynamicSink, StatelessSinkPartition
+
+from state.views import SkuView
+
+
+def view_json(view: SkuView) -> bytes:
+    document = {
+        "sku": view.sku,
+        "as_of": view.as_of.isoformat(),
+        "updated_at": view.updated_at.isoformat(),
+        "last_event_id": view.last_event_id,
+        "positions": [
+            {"location": p.location, "lot": p.lot, **p.quantities.as_dict()} for p in view.positions
+        ],
+        "in_transit": view.in_transit,
+        "on_order": view.on_order,
+        "atp": {
+            "network": view.atp.network,
+            "sites": dict(view.atp.sites),
+            "channels": dict(view.atp.channels),
+        },
+    }
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+class _ChangesPartition(StatelessSinkPartition[SkuView]):
+    def __init__(self, inner: StatelessSinkPartition[Any]) -> None:
+        self._inner = inner
+
+    def write_batch(self, items: Sequence[SkuView]) -> None:
+        latest = {view.sku: view for view in items}  # only the newest view of a SKU matters
+        self._inner.write_batch(
+            [KafkaSinkMessage(sku.encode(), view_json(view)) for sku, view in latest.items()]
+        )
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class StockChangesSink(DynamicSink[SkuView]):
+    """Writes views to the stock-changes topic; Bytewax's KafkaSink flushes every batch."""
+
+    def __init__(self, brokers: list[str], topic: str) -> None:
+        self._kafka = KafkaSink(
+            brokers, topic, add_config={"enable.idempotence": "true", "linger.ms": "5"}
+        )
+
+    def build(self, step_id: str, worker_index: int, worker_count: int) -> _ChangesPartition:
+        return _ChangesPartition(self._kafka.build(step_id, worker_index, worker_count))

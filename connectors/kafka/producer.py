@@ -1,0 +1,58 @@
+"""Publish events to their topics (the registry decides where), idempotently and durably."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from confluent_kafka import KafkaException, Producer
+
+from connectors.kafka.topics import Topics, encode, key_of
+from state.events import Event
+
+
+class EventProducer:
+    """`send` queues, `flush` waits until every queued event is acknowledged by the broker."""
+
+    def __init__(self, brokers: str, topics: Topics | None = None, **config: str) -> None:
+        self.topics = topics or Topics()
+        self._producer = Producer(
+            {
+                "bootstrap.servers": brokers,
+                "enable.idempotence": True,  # a retried send is never written twice
+                "acks": "all",
+                "linger.ms": 5,
+                "compression.type": "lz4",
+                **config,
+            }
+        )
+        self._failures: list[str] = []
+
+    def _delivered(self, err: object, msg: object) -> None:
+        if err is not None:
+            self._failures.append(str(err))
+
+    def send(self, event: Event, topic: str | None = None) -> None:
+        target = topic or self.topics.for_event(event)
+        while True:
+            try:
+                self._producer.produce(
+                    target, key=key_of(event), value=encode(event), on_delivery=self._delivered
+                )
+                break
+            except BufferError:  # the local queue is full: let deliveries drain it
+                self._producer.poll(0.1)
+        self._producer.poll(0)
+
+    def send_all(self, events: Iterable[Event]) -> int:
+        sent = 0
+        for event in events:
+            self.send(event)
+            sent += 1
+        return sent
+
+    def flush(self, timeout: float = 60.0) -> None:
+        left = self._producer.flush(timeout)
+        if left or self._failures:
+            failures = "; ".join(self._failures[:5])
+            msg = f"{left} events not acknowledged by Kafka after {timeout}s. {failures}"
+            raise KafkaException(msg)

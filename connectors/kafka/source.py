@@ -1,0 +1,67 @@
+"""Kafka as the flow's source: Bytewax's `KafkaSource`, each message handed on as a `RawEvent`.
+
+Offsets live in Bytewax's recovery state (no consumer group), so a resumed run re-reads exactly
+from its last snapshot. `received_at` is the message's Kafka timestamp, not the wall clock, so a
+replay of the same topic produces the same dead letters.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bytewax.connectors.kafka import KafkaError, KafkaSource, KafkaSourceMessage
+from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
+
+from state.intake import RawEvent
+
+Message = KafkaSourceMessage[bytes | None, bytes | None] | KafkaError[bytes | None, bytes | None]
+
+
+def to_raw(message: Message) -> RawEvent:
+    if isinstance(message, KafkaError):
+        # A consumer error: the flow dead-letters it (the payload does not decode as an event).
+        msg = message.msg
+        payload = f"kafka consumer error: {message.err}".encode()
+        return RawEvent(payload, f"{msg.topic}/{msg.partition}/{msg.offset}", _time(msg))
+    origin = f"{message.topic}/{message.partition}/{message.offset}"
+    return RawEvent(message.value or b"", origin, _time(message))
+
+
+def _time(message: KafkaSourceMessage[bytes | None, bytes | None]) -> datetime:
+    if message.timestamp is not None and message.timestamp[1] > 0:
+        return datetime.fromtimestamp(message.timestamp[1] / 1000, UTC)
+    return datetime.fromtimestamp(0, UTC)
+
+
+class _RawPartition(StatefulSourcePartition[RawEvent, int | None]):
+    def __init__(self, inner: StatefulSourcePartition[Message, int | None]) -> None:
+        self._inner = inner
+
+    def next_batch(self) -> list[RawEvent]:
+        return [to_raw(message) for message in self._inner.next_batch()]
+
+    def snapshot(self) -> int | None:
+        return self._inner.snapshot()
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class KafkaEventSource(FixedPartitionedSource[RawEvent, int | None]):
+    """Every partition of `topics`, from the beginning (or from the recovery snapshot).
+
+    `tail=False` ends the flow when every partition is read to its end (replays and tests).
+    """
+
+    def __init__(
+        self, brokers: list[str], topics: list[str], *, tail: bool = True, batch_size: int = 1000
+    ) -> None:
+        self._kafka = KafkaSource(
+            brokers, topics, tail=tail, batch_size=batch_size, raise_on_errors=False
+        )
+
+    def list_parts(self) -> list[str]:
+        return self._kafka.list_parts()
+
+    def build_part(self, step_id: str, for_part: str, resume_state: int | None) -> _RawPartition:
+        return _RawPartition(self._kafka.build_part(step_id, for_part, resume_state))
