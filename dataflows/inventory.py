@@ -27,7 +27,7 @@ from bytewax.outputs import Sink
 
 from state.apply import apply
 from state.catalog import Catalog
-from state.events import Event, skus_of
+from state.events import Event, narrowed, skus_of
 from state.intake import DeadLetter, DeadLetterReason, RawEvent, dead_letter, decode
 from state.ledger import LedgerEntry, entries_of
 from state.outputs import Movement
@@ -59,7 +59,9 @@ def route(catalog: Catalog, raw: RawEvent) -> list[Keyed | DeadLetter]:
     if not skus:
         reason = f"{decoded.type} {decoded.event_id} names no SKU in the catalog"
         return [dead_letter(raw, DeadLetterReason.UNRESOLVED_SKU, reason, decoded.event_id)]
-    return [(sku, (sku, decoded)) for sku in skus]
+    if len(skus) == 1:
+        return [(skus[0], (skus[0], decoded))]
+    return [(sku, (sku, narrowed(decoded, sku, catalog))) for sku in skus]
 
 
 def fold(

@@ -140,6 +140,14 @@ class Catalog:
     channels: Mapping[str, Channel]
     non_sellable_zones: frozenset[str]
     by_gtin: Mapping[str, tuple[str, str]]  # GTIN-14 -> (sku, unit)
+    # Derived once: rules ask for them on every event.
+    sites: frozenset[str] = field(init=False, compare=False, repr=False)
+    zones: frozenset[str] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        locations = self.locations.values()
+        object.__setattr__(self, "sites", frozenset(loc.site for loc in locations))
+        object.__setattr__(self, "zones", frozenset(loc.zone_path for loc in locations))
 
     @classmethod
     def build(
@@ -188,14 +196,6 @@ class Catalog:
         if path not in self.locations:
             raise Rejection(RejectionCode.UNKNOWN_LOCATION, f"location {path!r} is not known")
         return self.locations[path]
-
-    @property
-    def sites(self) -> frozenset[str]:
-        return frozenset(loc.site for loc in self.locations.values())
-
-    @property
-    def zones(self) -> frozenset[str]:
-        return frozenset(loc.zone_path for loc in self.locations.values())
 
     def require_site(self, site: str) -> str:
         if site not in self.sites:

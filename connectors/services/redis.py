@@ -50,6 +50,10 @@ def start_redis(run_dir: Path, *, timeout: float = 30.0) -> ServiceInfo:
         str(log),
         "--protected-mode",
         "yes",
+        # SKU hashes hold a JSON field of positions: keep them in the compact listpack form
+        # (about 520 bytes a SKU instead of 1,275).
+        "--hash-max-listpack-value",
+        "1024",
     ]  # no persistence: Redis is a projection rebuilt from the ledger, never the record
     pid = launch_detached(argv, run_dir / "redis.stdout.log")
     url = f"redis://127.0.0.1:{port}/0"

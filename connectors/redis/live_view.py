@@ -1,0 +1,271 @@
+"""The live view in Redis: what the dataflow's sink writes and the API reads (issue #4).
+
+Layout, under a prefix (default "skuflow"):
+
+- `{prefix}:sku:{sku}`, a hash per SKU, absolute values only:
+  `positions`      compact JSON, one row per bin and lot with stock on hand:
+                   [[location, lot, available, allocated, on_hold, damaged, quarantined], ...]
+  `in_transit`, `on_order`   base units
+  `atp:network`, `atp:site:<SITE>`, `atp:channel:<CHANNEL>`   ATP in base units
+  `as_of` (ISO date of the ATP), `updated_at` (ISO time of the last event applied),
+  `last_event_id`
+- `{prefix}:skus`, a sorted set of every SKU written (all scores 0, so it pages in name order
+  with ZRANGE BYLEX).
+- `{prefix}:changes`, a stream with one entry per SKU whose ATP figures changed in a write:
+  `sku`, `network`, `sites` and `channels` (compact JSON objects), `updated_at`. Trimmed to
+  about `max_changes` entries (XADD MAXLEN ~).
+- `{prefix}:meta`, a hash: `last_write_at` (wall-clock epoch seconds of the last write),
+  `last_event_at` (the newest `updated_at` written, UTC ISO; it never moves back, even when a
+  batch is replayed or another worker writes older events), `writes` (non-empty batches).
+
+A write is ONE pipeline: a MULTI/EXEC transaction by default, so a reader never sees part of a
+batch and the meta moves with the data. In it, one `WRITE_SKUS` Lua script call per 500 SKUs
+compares each SKU's stored ATP fields and field count with the new ones, XADDs a change notice
+when they differ, DELs the hash when its set of fields changed (a site or channel disappeared,
+so no stale field survives), HSETs every field and ZADDs the SKU. A script runs
+atomically, so even without the transaction no reader ever sees half of a SKU's hash.
+Comparing with what is stored (not with what this process remembers) keeps notices right after
+a restart, a rebuild, or a retry of a write whose reply was lost: a notice is added exactly
+when the stored ATP changes, and replaying a batch rewrites the same values and adds none. The
+script touches only the keys it is given, but a batch spans many hash slots: this is for a
+single Redis, not Redis Cluster.
+
+Transient errors (connection lost, timeout, LOADING, BUSY) are retried with backoff and
+logged (`connectors.redis.retry`). Nothing connects at import or construction: the first call
+does, with redis-py's own retries off so that one policy, logged, applies.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+from bytewax.outputs import DynamicSink
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from connectors.redis.layout import (
+    LAST_EVENT_AT,
+    LAST_WRITE_AT,
+    WRITES,
+    Keys,
+    change_from_entry,
+    encode,
+    snapshot_from_fields,
+    utc_text,
+)
+from connectors.redis.retry import Backoff, with_retries
+from connectors.view_protocol import (
+    DEFAULT_MAX_CHANGES,
+    AtpChange,
+    LiveViewPartition,
+    SkuSnapshot,
+    ViewMeta,
+    latest_views,
+)
+from state.views import SkuView
+
+CHUNK = 500  # SKUs per script call: each call blocks Redis for a few milliseconds at most
+
+# KEYS: [1] the SKU set, [2] the changes stream, [3...] one SKU hash per document in ARGV.
+# ARGV: [1] the stream's MAXLEN, [2...] one `layout.Encoded.document()` per SKU:
+#       [sku, [field, value, ...], [stream field, value, ...]]; ATP fields are named "atp:...".
+# Returns how many change notices it added.
+WRITE_SKUS = """
+local added = 0
+for i = 3, #KEYS do
+  local sku, fields, change = unpack(cjson.decode(ARGV[i - 1]))
+  local key = KEYS[i]
+  local names, values = {}, {}
+  for j = 1, #fields, 2 do
+    if string.sub(fields[j], 1, 4) == 'atp:' then
+      names[#names + 1] = fields[j]
+      values[#values + 1] = fields[j + 1]
+    end
+  end
+  local stored = redis.call('HMGET', key, unpack(names))
+  local length = redis.call('HLEN', key)
+  local same_fields = length == #fields / 2
+  local changed = not same_fields
+  for j = 1, #names do
+    if stored[j] ~= values[j] then
+      changed = true
+      if not stored[j] then same_fields = false end
+    end
+  end
+  if changed then
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', unpack(change))
+    added = added + 1
+  end
+  if length > 0 and not same_fields then redis.call('DEL', key) end
+  redis.call('HSET', key, unpack(fields))
+  redis.call('ZADD', KEYS[1], 0, sku)
+end
+return added
+"""
+
+# Sets hash KEYS[1]'s field ARGV[1] to ARGV[2] unless it holds a later (string-greater) value.
+RAISE_FIELD = """
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if not current or current < ARGV[2] then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return 0
+"""
+
+
+def _chunks(items: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class RedisLiveView:
+    """The `LiveView` contract on Redis; see the module docstring for the layout."""
+
+    def __init__(
+        self,
+        url: str,
+        prefix: str = "skuflow",
+        *,
+        transaction: bool = True,
+        max_changes: int = DEFAULT_MAX_CHANGES,
+        backoff: Backoff | None = None,
+        socket_timeout: float | None = 10.0,
+    ) -> None:
+        self.keys = Keys(prefix)
+        self.client_name = f"skuflow-live-view:{prefix}"
+        self._url = url
+        self._transaction = transaction
+        self._max_changes = max_changes
+        self._backoff = backoff or Backoff()
+        self._socket_timeout = socket_timeout
+        self._lock = threading.Lock()
+        self._clients: dict[str, redis.Redis[str]] = {}
+
+    def _client(self, kind: str = "main") -> redis.Redis[str]:
+        """The client, made on first use; "blocking" has no socket timeout (for XREAD BLOCK)."""
+        with self._lock:
+            if kind not in self._clients:
+                self._clients[kind] = redis.Redis.from_url(
+                    self._url,
+                    decode_responses=True,
+                    client_name=self.client_name,
+                    socket_timeout=None if kind == "blocking" else self._socket_timeout,
+                    socket_connect_timeout=5.0,
+                    retry=Retry(NoBackoff(), 0),
+                )
+            return self._clients[kind]
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+
+    # ---- write ---------------------------------------------------------------------------
+
+    def write(self, views: Sequence[SkuView]) -> None:
+        latest = latest_views(views)
+        if not latest:
+            return
+        documents = [encode(view).document() for view in latest]  # once, outside retries
+        keys = [self.keys.sku(view.sku) for view in latest]
+        newest = utc_text(max(view.updated_at for view in latest))
+        with_retries("write", lambda: self._write_once(keys, documents, newest), self._backoff)
+
+    def _write_once(self, keys: list[str], documents: list[str], newest_event: str) -> None:
+        client = self._client()
+        write_skus = client.register_script(WRITE_SKUS)
+        raise_field = client.register_script(RAISE_FIELD)
+        pipe = client.pipeline(transaction=self._transaction)
+        for chunk_keys, chunk_documents in zip(_chunks(keys), _chunks(documents), strict=True):
+            write_skus(
+                keys=[self.keys.skus, self.keys.changes, *chunk_keys],
+                args=[self._max_changes, *chunk_documents],
+                client=pipe,
+            )
+        raise_field(keys=[self.keys.meta], args=[LAST_EVENT_AT, newest_event], client=pipe)
+        pipe.hset(self.keys.meta, LAST_WRITE_AT, f"{time.time():.6f}")
+        pipe.hincrby(self.keys.meta, WRITES, 1)
+        pipe.execute()
+
+    # ---- read ----------------------------------------------------------------------------
+
+    def read(self, sku: str) -> SkuSnapshot | None:
+        fields = with_retries(
+            "read", lambda: self._client().hgetall(self.keys.sku(sku)), self._backoff
+        )
+        return snapshot_from_fields(sku, fields) if fields else None
+
+    def read_many(self, skus: Iterable[str]) -> dict[str, SkuSnapshot]:
+        wanted = list(dict.fromkeys(skus))
+        replies = with_retries("read_many", lambda: self._hgetall_many(wanted), self._backoff)
+        return {
+            sku: snapshot_from_fields(sku, fields)
+            for sku, fields in zip(wanted, replies, strict=True)
+            if fields
+        }
+
+    def _hgetall_many(self, skus: list[str]) -> list[dict[str, str]]:
+        pipe = self._client().pipeline(transaction=False)
+        for sku in skus:
+            pipe.hgetall(self.keys.sku(sku))
+        return pipe.execute()
+
+    def changes(
+        self, after_id: str | None = None, count: int = 100, block_ms: int | None = None
+    ) -> list[AtpChange]:
+        client = self._client("main" if block_ms is None else "blocking")
+        streams = {self.keys.changes: after_id or "0-0"}
+        replies = with_retries(
+            "changes", lambda: client.xread(streams, count=count, block=block_ms), self._backoff
+        )
+        return [
+            change_from_entry(entry_id, fields)
+            for _stream, entries in replies or ()
+            for entry_id, fields in entries
+        ]
+
+    def meta(self) -> ViewMeta:
+        meta_fields, skus = with_retries("meta", self._meta_once, self._backoff)
+        written, newest, writes = meta_fields
+        return ViewMeta(
+            last_write_at=None if written is None else datetime.fromtimestamp(float(written), UTC),
+            last_event_at=None if newest is None else datetime.fromisoformat(newest),
+            skus=skus,
+            writes=int(writes or 0),
+        )
+
+    def _meta_once(self) -> list[Any]:
+        pipe = self._client().pipeline(transaction=False)
+        pipe.hmget(self.keys.meta, [LAST_WRITE_AT, LAST_EVENT_AT, WRITES])
+        pipe.zcard(self.keys.skus)
+        return pipe.execute()
+
+    # ---- clear ---------------------------------------------------------------------------
+
+    def clear(self) -> None:
+        """Removes the live view under this prefix (and nothing else stored under the prefix)."""
+        with_retries("clear", self._clear_once, self._backoff)
+
+    def _clear_once(self) -> None:
+        client = self._client()
+        found = list(client.scan_iter(match=self.keys.sku_pattern, count=CHUNK))
+        for chunk in _chunks(found):
+            client.unlink(*chunk)
+        client.unlink(self.keys.skus, self.keys.changes, self.keys.meta)
+
+
+class RedisLiveViewSink(DynamicSink[SkuView]):
+    """A Bytewax sink: each worker writes its batches through its own `RedisLiveView`."""
+
+    def __init__(self, url: str, prefix: str = "skuflow", *, transaction: bool = True) -> None:
+        self.url = url
+        self.prefix = prefix
+        self.transaction = transaction
+
+    def build(self, step_id: str, worker_index: int, worker_count: int) -> LiveViewPartition:
+        view = RedisLiveView(self.url, self.prefix, transaction=self.transaction)
+        return LiveViewPartition(view, on_close=view.close)

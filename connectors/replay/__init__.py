@@ -1,0 +1,1 @@
+"""Replays: real public data sets turned into deterministic streams of skuflow events."""
