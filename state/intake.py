@@ -31,11 +31,16 @@ class DeadLetterReason(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class RawEvent:
-    """Bytes as a source received them; `origin` says where from (topic/partition/offset, ...)."""
+    """Bytes as a source received them; `origin` says where from (topic/partition/offset, ...).
+
+    `key` is the SKU when the bytes come from the sequenced log, whose events are already
+    addressed to one SKU each (see `dataflows.inventory`).
+    """
 
     payload: bytes
     origin: str
     received_at: datetime
+    key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,8 @@ def to_raw(message: Message) -> RawEvent:
         payload = f"kafka consumer error: {message.err}".encode()
         return RawEvent(payload, f"{msg.topic}/{msg.partition}/{msg.offset}", _time(msg))
     origin = f"{message.topic}/{message.partition}/{message.offset}"
-    return RawEvent(message.value or b"", origin, _time(message))
+    key = message.key.decode(errors="replace") if message.key else None
+    return RawEvent(message.value or b"", origin, _time(message), key)
 
 
 def _time(message: KafkaSourceMessage[bytes | None, bytes | None]) -> datetime:

@@ -33,6 +33,10 @@ STREAMS: dict[str, tuple[str, ...]] = {
     # Writes that arrive through the API, whatever their type (the API is one producer).
     "commands": (),
 }
+# The sequenced log: every valid input event, split per SKU and keyed by it. Once an event is
+# in this log its place in its SKU's sequence is fixed, so folding the log (first run, resumed
+# run or `skuflow verify`'s recomputation) always gives the same state.
+SEQUENCED = "sequenced"
 # Output streams
 STOCK_CHANGES = "stock-changes"
 DEAD_LETTERS = "dead-letters"
@@ -47,7 +51,7 @@ class Topics:
     prefix: str = "skuflow"
 
     def name(self, stream: str) -> str:
-        if stream not in STREAMS and stream not in (STOCK_CHANGES, DEAD_LETTERS):
+        if stream not in STREAMS and stream not in (SEQUENCED, STOCK_CHANGES, DEAD_LETTERS):
             msg = f"unknown stream {stream!r}; streams are {sorted(STREAMS)}"
             raise KeyError(msg)
         return f"{self.prefix}.{stream}"

@@ -1,0 +1,303 @@
+"""The durable ledger's writer: what the dataflow emits, into PostgreSQL, one transaction a batch.
+
+    PostgresLedger(dsn, schema=...).write([LedgerEntry | SkuView | DeadLetter, ...])
+    PostgresLedgerSink(dsn, schema=...)   # the same, as a Bytewax DynamicSink
+
+Every write is idempotent, because Bytewax outputs are at-least-once (a resumed run re-emits
+everything since its last snapshot, and a failed write is retried whole):
+
+- ledger entries are inserted with ON CONFLICT DO NOTHING on (event_id, sku, seq, occurred_at):
+  COPY into a temporary table, then one INSERT ... SELECT. Measured against one
+  INSERT ... SELECT FROM unnest(...) per batch, on 10k and 100k real entries (28 columns, one
+  of them jsonb; six indexes), COPY was 2.5 to 6 times faster: medians of 30k rows/s against
+  10-13k in 1000-row batches, 60k against 11k in one batch (a shared 2-core machine).
+- dead letters are inserted with ON CONFLICT DO NOTHING on (origin, code);
+- a SKU's view is written as absolute values: the last view of each SKU in the batch replaces
+  that SKU's `current_stock` rows (positions that went to zero disappear), its `sku_supply` row
+  and its `sku_atp` rows. A replayed view can never double a number.
+
+Before the batch's transaction, the months it touches get their ledger partitions
+(`connectors.postgres.partitions`). Transient errors (`connectors.postgres.retry`) are logged
+and the whole batch is written again, on a new connection when the old one is lost. Nothing
+connects at import or construction: the connection opens on the first non-empty write. The
+schema must have been migrated first (`connectors.postgres.migrate.migrate`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from bytewax.outputs import DynamicSink, StatelessSinkPartition
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+
+from connectors.postgres import rows
+from connectors.postgres.migrate import check_schema_name
+from connectors.postgres.partitions import Month, MonthlyPartitions, month_of
+from connectors.postgres.retry import Backoff, is_transient
+from state.intake import DeadLetter
+from state.ledger import LedgerEntry
+from state.views import SkuView
+
+log = logging.getLogger(__name__)
+
+LedgerItem = LedgerEntry | SkuView | DeadLetter
+
+
+def _names(columns: Sequence[str]) -> sql.Composed:
+    return sql.SQL(", ").join(map(sql.Identifier, columns))
+
+
+def _unnest(table: str, columns: Sequence[str], types: Sequence[str]) -> sql.Composed:
+    """INSERT INTO table (columns) SELECT * FROM unnest(%s::type[], ...): one array a column."""
+    arrays = sql.SQL(", ").join(sql.SQL("%s::{}[]").format(sql.SQL(t)) for t in types)
+    return sql.SQL("INSERT INTO {} ({}) SELECT * FROM unnest({})").format(
+        sql.Identifier(table), _names(columns), arrays
+    )
+
+
+CREATE_STAGING = sql.SQL(
+    "CREATE TEMP TABLE ledger_in (LIKE ledger INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+)
+COPY_STAGING = sql.SQL("COPY ledger_in ({}) FROM STDIN").format(_names(rows.LEDGER_COLUMNS))
+INSERT_LEDGER = sql.SQL(
+    "INSERT INTO ledger ({columns}) SELECT {columns} FROM ledger_in ON CONFLICT DO NOTHING"
+).format(columns=_names(rows.LEDGER_COLUMNS))
+INSERT_DEAD_LETTERS = _unnest("dead_letter", rows.DEAD_LETTER_COLUMNS, rows.DEAD_LETTER_TYPES)
+INSERT_DEAD_LETTERS += sql.SQL(" ON CONFLICT (origin, code) DO NOTHING")
+DELETE_STOCK = sql.SQL("DELETE FROM current_stock WHERE sku = ANY(%s)")
+INSERT_STOCK = _unnest("current_stock", rows.STOCK_COLUMNS, rows.STOCK_TYPES)
+UPSERT_SUPPLY = _unnest("sku_supply", rows.SUPPLY_COLUMNS, rows.SUPPLY_TYPES) + sql.SQL(
+    " ON CONFLICT (sku) DO UPDATE SET in_transit = excluded.in_transit,"
+    " on_order = excluded.on_order, updated_at = excluded.updated_at,"
+    " last_event_id = excluded.last_event_id"
+)
+DELETE_ATP = sql.SQL("DELETE FROM sku_atp WHERE sku = ANY(%s)")
+INSERT_ATP = _unnest("sku_atp", rows.ATP_COLUMNS, rows.ATP_TYPES)
+
+
+@dataclass(slots=True)
+class Batch:
+    """One `write` call's items as rows, converted once however many times it is retried."""
+
+    ledger: list[rows.Row] = field(default_factory=list)
+    months: set[Month] = field(default_factory=set)
+    dead_letters: list[rows.Row] = field(default_factory=list)
+    views: list[SkuView] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, items: Sequence[LedgerItem]) -> Batch:
+        batch = cls()
+        for item in items:
+            if isinstance(item, LedgerEntry):
+                batch.ledger.append(rows.ledger_row(item))
+                batch.months.add(month_of(item.occurred_at))
+            elif isinstance(item, SkuView):
+                batch.views.append(item)
+            elif isinstance(item, DeadLetter):
+                batch.dead_letters.append(rows.dead_letter_row(item))
+            else:
+                msg = f"the ledger stores LedgerEntry, SkuView and DeadLetter, not {item!r}"
+                raise TypeError(msg)
+        batch.views = sorted(rows.latest_views(batch.views), key=lambda view: view.sku)
+        return batch
+
+    def __bool__(self) -> bool:
+        return bool(self.ledger or self.dead_letters or self.views)
+
+
+class PostgresLedger:
+    """Writes batches to the ledger's tables in `schema` (the server's search_path if None)."""
+
+    def __init__(
+        self,
+        dsn: str,
+        schema: str | None = None,
+        *,
+        application_name: str = "skuflow-ledger",
+        backoff: Backoff | None = None,
+        connect_timeout: int = 10,
+    ) -> None:
+        self._dsn = dsn
+        self._schema = None if schema is None else check_schema_name(schema)
+        self._application_name = application_name
+        self._backoff = backoff or Backoff()
+        self._connect_timeout = connect_timeout
+        self._conn: psycopg.Connection | None = None
+        self._partitions = MonthlyPartitions()
+        self.where = _describe(dsn, self._schema)  # for logs: no user, no password
+
+    def write(self, items: Sequence[LedgerItem]) -> None:
+        """Write `items` in one transaction, retrying transient errors; see the module doc."""
+        batch = Batch.of(items)
+        if not batch:
+            return
+        for attempt in range(1, self._backoff.attempts + 1):
+            try:
+                self._write_once(batch)
+            except psycopg.Error as exc:
+                self._recover(exc, attempt)
+            else:
+                if attempt > 1:
+                    log.info("Ledger write to %s succeeded on attempt %d.", self.where, attempt)
+                return
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> PostgresLedger:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _recover(self, exc: psycopg.Error, attempt: int) -> None:
+        """Raise `exc` unless it is transient and attempts remain; else drop a lost connection
+        and wait before the next attempt."""
+        transient = is_transient(exc, self._conn)
+        if self._conn is not None and (self._conn.closed or self._conn.broken):
+            self.close()
+        what = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}"
+        if not transient:
+            raise exc
+        if attempt >= self._backoff.attempts:
+            log.error(
+                "Ledger write to %s failed %d times, last with a transient error (%s); giving up.",
+                self.where,
+                attempt,
+                what,
+            )
+            raise exc
+        delay = self._backoff.delay(attempt)
+        log.warning(
+            "Ledger write to %s failed with a transient error (%s); attempt %d of %d, "
+            "writing the batch again in %.2f s.",
+            self.where,
+            what,
+            attempt,
+            self._backoff.attempts,
+            delay,
+        )
+        time.sleep(delay)
+
+    def _write_once(self, batch: Batch) -> None:
+        conn = self._connection()
+        self._partitions.ensure(conn, batch.months)
+        with conn.transaction():
+            _insert_ledger(conn, batch.ledger)
+            _insert_dead_letters(conn, batch.dead_letters)
+            _replace_views(conn, batch.views)
+
+    def _connection(self) -> psycopg.Connection:
+        if self._conn is None:
+            self._conn = self._connect()
+        return self._conn
+
+    def _connect(self) -> psycopg.Connection:
+        conn = psycopg.connect(
+            self._dsn,
+            autocommit=True,
+            application_name=self._application_name,
+            connect_timeout=self._connect_timeout,
+        )
+        try:
+            if self._schema is not None:
+                conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self._schema)))
+            conn.execute(CREATE_STAGING)
+        except psycopg.errors.UndefinedTable as exc:
+            conn.close()
+            exc.add_note(f"Migrate the ledger's schema first: migrate(dsn, {self._schema!r}).")
+            raise
+        except BaseException:
+            conn.close()
+            raise
+        log.info("Ledger writer connected to %s.", self.where)
+        return conn
+
+
+def _insert_ledger(conn: psycopg.Connection, ledger: list[rows.Row]) -> None:
+    if not ledger:
+        return
+    with conn.cursor() as cur:
+        with cur.copy(COPY_STAGING) as copy:
+            for row in ledger:
+                copy.write_row(row)
+        cur.execute(INSERT_LEDGER)
+        if cur.rowcount < len(ledger):
+            log.debug(
+                "%d of %d ledger rows were already stored.", len(ledger) - cur.rowcount, len(ledger)
+            )
+
+
+def _insert_dead_letters(conn: psycopg.Connection, letters: list[rows.Row]) -> None:
+    if letters:
+        conn.execute(INSERT_DEAD_LETTERS, _columns(letters, len(rows.DEAD_LETTER_COLUMNS)))
+
+
+def _replace_views(conn: psycopg.Connection, views: list[SkuView]) -> None:
+    """Each SKU's rows become its view's: delete them all, insert the view's (absolute values)."""
+    if not views:
+        return
+    skus = [view.sku for view in views]
+    stock = [row for view in views for row in rows.stock_rows(view)]
+    atp = [row for view in views for row in rows.atp_rows(view)]
+    conn.execute(DELETE_STOCK, [skus])
+    if stock:
+        conn.execute(INSERT_STOCK, _columns(stock, len(rows.STOCK_COLUMNS)))
+    supply = [rows.supply_row(view) for view in views]
+    conn.execute(UPSERT_SUPPLY, _columns(supply, len(rows.SUPPLY_COLUMNS)))
+    conn.execute(DELETE_ATP, [skus])
+    conn.execute(INSERT_ATP, _columns(atp, len(rows.ATP_COLUMNS)))
+
+
+def _columns(table: list[rows.Row], width: int) -> list[list[Any]]:
+    """Rows turned into one list per column, for unnest."""
+    return [list(column) for column in zip(*table, strict=True)] if table else [[]] * width
+
+
+def _describe(dsn: str, schema: str | None) -> str:
+    """`skuflow on 127.0.0.1:5432 (schema x)`: where the ledger is, without credentials."""
+    params = conninfo_to_dict(dsn)
+    where = f"{params.get('dbname', '?')} on {params.get('host', 'localhost')}"
+    where += f":{params['port']}" if params.get("port") else ""
+    return where + (f" (schema {schema})" if schema else "")
+
+
+class PostgresLedgerSink(DynamicSink[LedgerItem]):
+    """A Bytewax sink writing each worker's batches through its own `PostgresLedger`."""
+
+    def __init__(
+        self, dsn: str, schema: str | None = None, *, backoff: Backoff | None = None
+    ) -> None:
+        self._dsn = dsn
+        self._schema = None if schema is None else check_schema_name(schema)
+        self._backoff = backoff
+
+    def build(
+        self, step_id: str, worker_index: int, worker_count: int
+    ) -> StatelessSinkPartition[LedgerItem]:
+        ledger = PostgresLedger(
+            self._dsn,
+            schema=self._schema,
+            application_name=f"skuflow-{step_id}-{worker_index}",
+            backoff=self._backoff,
+        )
+        return _LedgerPartition(ledger)
+
+
+class _LedgerPartition(StatelessSinkPartition[LedgerItem]):
+    def __init__(self, ledger: PostgresLedger) -> None:
+        self._ledger = ledger
+
+    def write_batch(self, items: list[LedgerItem]) -> None:
+        self._ledger.write(items)
+
+    def close(self) -> None:
+        self._ledger.close()

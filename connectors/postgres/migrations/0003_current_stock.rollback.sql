@@ -1,0 +1,3 @@
+DROP TABLE sku_atp;
+DROP TABLE sku_supply;
+DROP TABLE current_stock;
