@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from api import engine_cli
 from connectors.services import manager
 from connectors.services.base import ServiceError
 from connectors.settings import Settings
@@ -26,6 +27,7 @@ services_app = typer.Typer(
     help="Local real PostgreSQL, Redis and Kafka on loopback.", no_args_is_help=True
 )
 app.add_typer(services_app, name="services")
+engine_cli.register(app)  # run, replay, verify, rebuild-view
 
 
 def _settings() -> Settings:
@@ -64,15 +66,37 @@ def demo(
 
 
 @app.command()
-def run() -> None:
-    """Run the inventory dataflow against Kafka, Redis and PostgreSQL (production wiring)."""
-    _not_built("run", 4)
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address (else SKUFLOW_API_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port (else SKUFLOW_API_PORT).")] = None,
+) -> None:
+    """Serve the HTTP API (live ATP, orders, ingest, history) on Redis, PostgreSQL and Kafka."""
+    import uvicorn
 
+    from api.app import create_app
+    from api.auth import AuthConfigError
+    from api.server import api_keys, keys_banner, production_deps
 
-@app.command()
-def serve() -> None:
-    """Serve the HTTP API (live ATP, orders, ingest, history) and the dashboard."""
-    _not_built("serve", 5)
+    settings = _settings()
+    _configure_logging(settings.log_level)
+    try:
+        keys, generated = api_keys(settings)
+        deps = production_deps(settings, keys)
+        application = create_app(deps)
+    except AuthConfigError as exc:
+        typer.echo(f"skuflow serve refuses to start: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if generated:  # development only: printed for the person at the console, never logged
+        typer.echo(keys_banner(generated))
+    try:
+        uvicorn.run(
+            application,
+            host=host or settings.api_host,
+            port=port or settings.api_port,
+            log_level=settings.log_level.lower(),
+        )
+    finally:
+        deps.ledger.close()
 
 
 @services_app.command("up")
@@ -131,5 +155,7 @@ def services_env() -> None:
 
 def main() -> None:
     app()
+
+
 if __name__ == "__main__":
     main()

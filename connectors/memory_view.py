@@ -90,6 +90,10 @@ class MemoryLiveView:
         with self._changed:
             return {sku: self._skus[sku] for sku in dict.fromkeys(skus) if sku in self._skus}
 
+    def skus(self) -> list[str]:
+        with self._changed:
+            return sorted(self._skus)
+
     def changes(
         self, after_id: str | None = None, count: int = 100, block_ms: int | None = None
     ) -> list[AtpChange]:

@@ -60,3 +60,27 @@ class Settings(BaseSettings):
         description="Downloads kept between runs (the Kafka broker's jars).",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # ---- the HTTP API (issue #5) ----
+    api_keys: SecretStr | None = Field(
+        None,
+        description=(
+            'API keys as a JSON object {"<key>": "<role>"}; roles: device, channel, buyer, '
+            "analyst, admin. Required in production; in development, one random key per role "
+            "is generated at start when unset."
+        ),
+    )
+    api_max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest request body the API reads (bytes); 413 above."
+    )
+    api_max_batch: int = Field(
+        1000, ge=1, le=10_000, description="Most events (or SKUs) in one batch request; 422 above."
+    )
+    api_max_page: int = Field(
+        1000, ge=1, le=1000, description="Most ledger rows in one page; 422 above."
+    )
+    api_order_wait_seconds: float = Field(
+        2.0,
+        ge=0,
+        le=30,
+        description="How long POST /v1/orders waits for the dataflow's decision before a 202.",
+    )

@@ -94,7 +94,10 @@ def fold(
     return changed, folded
 
 
-def to_log_message(item: Keyed) -> KafkaSinkMessage[bytes, bytes]:
+LogMessage = KafkaSinkMessage[bytes | None, bytes | None]
+
+
+def to_log_message(item: Keyed) -> LogMessage:
     sku, (_, event) = item
     return KafkaSinkMessage(sku.encode(), event.model_dump_json().encode())
 
@@ -103,7 +106,7 @@ def _is_keyed(item: Keyed | DeadLetter) -> bool:
     return not isinstance(item, DeadLetter)
 
 
-def _intake(
+def intake(
     name: str, flow: Dataflow, source: Source[RawEvent], catalog: Catalog
 ) -> tuple[Stream[Keyed], Stream[DeadLetter]]:
     raw = op.input(f"{name}_input", flow, source)
@@ -143,14 +146,29 @@ def build_inventory_flow(
 ) -> Dataflow:
     """One process, one ordered source: decode, key and fold directly."""
     flow = Dataflow(flow_id)
-    keyed, dead = _intake("raw_events", flow, source, catalog)
+    keyed, dead = intake("raw_events", flow, source, catalog)
     _fold_and_write(keyed, dead, sinks, catalog)
+    return flow
+
+
+def build_sequencer_flow(
+    streams: Source[RawEvent],
+    log_sink: Sink[LogMessage],
+    dead_letter_sinks: Sequence[Sink[DeadLetter]],
+    catalog: Catalog,
+    *,
+    flow_id: str = "skuflow-sequencer",
+) -> Dataflow:
+    """Only the first half: stream topics into the sequenced log, bad input to dead letters."""
+    flow = Dataflow(flow_id)
+    dead = _sequence(flow, streams, log_sink, catalog)
+    _write(dead_letter_sinks, "dead_letters", dead)
     return flow
 
 
 def build_sequenced_flow(
     streams: Source[RawEvent],
-    log_sink: Sink[KafkaSinkMessage[bytes, bytes]],
+    log_sink: Sink[LogMessage],
     log: Source[RawEvent],
     sinks: InventorySinks,
     catalog: Catalog,
@@ -159,15 +177,23 @@ def build_sequenced_flow(
 ) -> Dataflow:
     """Stream topics into the sequenced log; the log folded into ledger and views."""
     flow = Dataflow(flow_id)
-    keyed, stream_dead = _intake("streams", flow, streams, catalog)
-    messages = op.map("to_log_message", keyed, to_log_message)
-    # KafkaSinkMessage(key=sku, value=that SKU's part of the event)
-    op.output("sequenced_log", messages, log_sink)
-    logged, log_dead = _intake("log", flow, log, catalog)
+    stream_dead = _sequence(flow, streams, log_sink, catalog)
+    logged, log_dead = intake("log", flow, log, catalog)
     # logged: (sku, (sku, Event)) in the log's order per SKU
     dead = op.merge("dead_letters", stream_dead, log_dead)
     _fold_and_write(logged, dead, sinks, catalog)
     return flow
+
+
+def _sequence(
+    flow: Dataflow, streams: Source[RawEvent], log_sink: Sink[LogMessage], catalog: Catalog
+) -> Stream[DeadLetter]:
+    """Decode and key the stream topics' events into the sequenced log; return the dead letters."""
+    keyed, dead = intake("streams", flow, streams, catalog)
+    messages = op.map("to_log_message", keyed, to_log_message)
+    # KafkaSinkMessage(key=sku, value=that SKU's part of the event)
+    op.output("sequenced_log", messages, log_sink)
+    return dead
 
 
 def _write(sinks: Sequence[Sink[T]], name: str, stream: Stream[T]) -> None:

@@ -18,6 +18,8 @@ from bytewax.dataflow import Dataflow
 from bytewax.recovery import RecoveryConfig, init_db_dir
 from bytewax.run import cli_main
 
+from connectors.services.base import free_port
+
 RECOVERY_PARTITIONS = 4  # fixed forever for a recovery directory, whatever the worker count
 
 
@@ -51,7 +53,10 @@ def run_flow(
 
 def run_cluster(argv: list[str], processes: int, first_port: int) -> int:
     """Start `processes` copies of `skuflow run` as one Bytewax cluster on loopback; wait."""
-    addresses = ";".join(f"127.0.0.1:{first_port + i}" for i in range(processes))
+    ports = [free_port() for _ in range(processes)] if first_port == 0 else None
+    addresses = ";".join(
+        f"127.0.0.1:{ports[i] if ports else first_port + i}" for i in range(processes)
+    )
     children = [
         subprocess.Popen(
             [

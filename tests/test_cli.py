@@ -41,8 +41,24 @@ def test_the_installed_entry_point_runs() -> None:
     assert done.stdout.startswith("skuflow ")
 
 
-@pytest.mark.parametrize("command", ["run", "serve"])
-def test_a_command_not_built_yet_says_so_and_fails(command: str) -> None:
-    result = runner.invoke(app, [command])
+@pytest.mark.parametrize(
+    ("keys", "why"),
+    [
+        (None, "needs API keys"),
+        ('{"changeme": "admin"}', "well-known default"),
+        ('{"short-key": "admin"}', "shorter than"),
+    ],
+)
+def test_serve_in_production_refuses_missing_or_default_keys(
+    keys: str | None, why: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SKUFLOW_MODE", "production")
+    if keys is None:
+        monkeypatch.delenv("SKUFLOW_API_KEYS", raising=False)
+    else:
+        monkeypatch.setenv("SKUFLOW_API_KEYS", keys)
+    result = runner.invoke(app, ["serve"])
     assert result.exit_code == 2
-    assert "not built yet" in result.output
+    assert "refuses to start" in result.output
+    assert why in result.output
+    assert "changeme" not in result.output  # a key is never echoed back

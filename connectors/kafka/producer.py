@@ -36,7 +36,13 @@ class EventProducer:
         while True:
             try:
                 self._producer.produce(
-                    target, key=key_of(event), value=encode(event), on_delivery=self._delivered
+                    target,
+                    key=key_of(event),
+                    value=encode(event),
+                    # The message's timestamp is the event's time: the sequencer merges the
+                    # stream topics in this order (connectors/kafka/merged_source.py).
+                    timestamp=int(event.occurred_at.timestamp() * 1000),
+                    on_delivery=self._delivered,
                 )
                 break
             except BufferError:  # the local queue is full: let deliveries drain it
@@ -52,7 +58,8 @@ class EventProducer:
 
     def flush(self, timeout: float = 60.0) -> None:
         left = self._producer.flush(timeout)
-        if left or self._failures:
-            failures = "; ".join(self._failures[:5])
+        failed, self._failures = self._failures, []  # a failure is reported once, by this flush
+        if left or failed:
+            failures = "; ".join(failed[:5])
             msg = f"{left} events not acknowledged by Kafka after {timeout}s. {failures}"
             raise KafkaException(msg)

@@ -22,15 +22,17 @@ def to_raw(message: Message) -> RawEvent:
         # A consumer error: the flow dead-letters it (the payload does not decode as an event).
         msg = message.msg
         payload = f"kafka consumer error: {message.err}".encode()
-        return RawEvent(payload, f"{msg.topic}/{msg.partition}/{msg.offset}", _time(msg))
+        origin = f"{msg.topic}/{msg.partition}/{msg.offset}"
+        return RawEvent(payload, origin, kafka_time(msg.timestamp))
     origin = f"{message.topic}/{message.partition}/{message.offset}"
     key = message.key.decode(errors="replace") if message.key else None
-    return RawEvent(message.value or b"", origin, _time(message), key)
+    return RawEvent(message.value or b"", origin, kafka_time(message.timestamp), key)
 
 
-def _time(message: KafkaSourceMessage[bytes | None, bytes | None]) -> datetime:
-    if message.timestamp is not None and message.timestamp[1] > 0:
-        return datetime.fromtimestamp(message.timestamp[1] / 1000, UTC)
+def kafka_time(timestamp: tuple[int, int] | None) -> datetime:
+    """A message's (type, epoch ms) timestamp as an aware datetime (the epoch when it has none)."""
+    if timestamp is not None and timestamp[1] > 0:
+        return datetime.fromtimestamp(timestamp[1] / 1000, UTC)
     return datetime.fromtimestamp(0, UTC)
 
 

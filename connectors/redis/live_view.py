@@ -208,6 +208,12 @@ class RedisLiveView:
             if fields
         }
 
+    def skus(self) -> list[str]:
+        """Every SKU the view holds, in name order."""
+        return with_retries(
+            "skus", lambda: list(self._client().zrange(self.keys.skus, 0, -1)), self._backoff
+        )
+
     def _hgetall_many(self, skus: list[str]) -> list[dict[str, str]]:
         pipe = self._client().pipeline(transaction=False)
         for sku in skus:

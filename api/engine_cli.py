@@ -1,0 +1,256 @@
+"""The engine's commands: `run`, `replay`, `verify`, `rebuild-view` (registered on `skuflow`)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from connectors.settings import Settings
+from state.events import Event
+
+log = logging.getLogger("skuflow")
+console = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _setup(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def run(
+    until_end: Annotated[
+        bool, typer.Option("--until-end", help="Stop when the topics are read (no tailing).")
+    ] = False,
+    stage: Annotated[
+        str, typer.Option(help="all, sequence (topics → log) or fold (log → ledger and view).")
+    ] = "all",
+    processes: Annotated[
+        int, typer.Option(help="Run as a Bytewax cluster of this many local processes.")
+    ] = 1,
+    process_id: Annotated[
+        int | None, typer.Option(help="This process's index in a cluster.")
+    ] = None,
+    addresses: Annotated[
+        str | None, typer.Option(help="host:port of every cluster process, ';'-separated.")
+    ] = None,
+    recovery_dir: Annotated[
+        Path | None, typer.Option(help="Bytewax recovery partitions (else SKUFLOW_RECOVERY_DIR).")
+    ] = None,
+    first_port: Annotated[
+        int, typer.Option(help="First port of a local cluster (0: any free ports).")
+    ] = 2101,
+) -> None:
+    """Run the inventory dataflow: Kafka in; Redis view, PostgreSQL ledger, Kafka changes out."""
+    from bytewax.dataflow import Dataflow
+
+    from connectors.catalog_file import load_catalog
+    from dataflows.production import Wiring, log_fold_flow, sequenced_flow, sequencer_flow
+    from dataflows.runner import run_cluster, run_flow
+
+    settings = _settings()
+    _setup(settings)
+    if stage not in ("all", "sequence", "fold"):
+        raise typer.BadParameter("stage is all, sequence or fold")
+    if processes > 1:
+        argv = _drop_option(sys.argv[1:], "--processes")  # ["run", ...options]
+        raise typer.Exit(run_cluster(argv, processes, first_port))
+    wiring = Wiring.from_settings(settings)
+    catalog = load_catalog(settings.catalog, settings.data_dir)
+    if process_id in (None, 0):
+        wiring.prepare()
+    recovery = recovery_dir or settings.recovery_dir
+    peers = addresses.split(";") if addresses else None
+
+    def go(flow: Dataflow, recovery_at: Path | None) -> None:
+        run_flow(
+            flow,
+            recovery_dir=recovery_at,
+            snapshot_seconds=settings.snapshot_seconds,
+            process_id=process_id,
+            addresses=peers,
+        )
+
+    if not until_end:
+        if stage != "all":
+            raise typer.BadParameter("--stage needs --until-end (the tailing job runs both)")
+        log.info("skuflow run: tailing %s", ", ".join(wiring.topics.inputs()))
+        go(sequenced_flow(wiring, catalog), recovery)
+        return
+    if stage in ("all", "sequence"):
+        go(sequencer_flow(wiring, catalog), recovery / "sequence" if recovery else None)
+    if stage in ("all", "fold"):
+        go(log_fold_flow(wiring, catalog), recovery / "fold" if recovery else None)
+
+
+def _drop_option(argv: list[str], name: str) -> list[str]:
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg == name:
+            skip = True
+            continue
+        if not arg.startswith(f"{name}="):
+            out.append(arg)
+    return out
+
+
+def replay(
+    dataset: Annotated[Literal["online-retail"], typer.Argument(help="What to replay.")],
+    to: Annotated[
+        str, typer.Option(help="kafka (the stream topics) or inline (in process).")
+    ] = "kafka",
+    speed: Annotated[
+        float,
+        typer.Option(help="Event time per wall time (3600 = an hour a second); 0 = flat out."),
+    ] = 0.0,
+    limit_rows: Annotated[int | None, typer.Option(help="Replay only the first N rows.")] = None,
+) -> None:
+    """Replay the Online Retail year as a realistic stream (the rules are in the README)."""
+    from connectors.replay.online_retail import ReplayStats, data_file
+    from connectors.replay.online_retail import replay as retail_events
+
+    settings = _settings()
+    _setup(settings)
+    try:
+        path = data_file(settings.data_dir)
+    except FileNotFoundError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    stats = ReplayStats()
+    events = _paced(retail_events(path, limit_rows=limit_rows, stats=stats), speed)
+    with Progress(
+        TextColumn("[bold]replaying[/bold] {task.fields[day]}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f} events · {task.fields[rate]}/s"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("replay", total=None, day="", rate="0")
+        counted = _counted(events, progress, task)
+        if to == "kafka":
+            sent = _to_kafka(settings, counted)
+        elif to == "inline":
+            sent = _inline(settings, counted)
+        else:
+            raise typer.BadParameter("--to is kafka or inline")
+    console.print(
+        f"replayed {sent:,} events from {stats.rows_read:,} rows "
+        f"({sum(stats.filtered.values()):,} rows filtered: "
+        + ", ".join(f"{reason} ×{n}" for reason, n in stats.filtered.most_common(4))
+        + ")"
+    )
+
+
+def _paced(events: Iterable[Event], speed: float) -> Iterator[Event]:
+    """Hold each event back until its event time, scaled by `speed`, has come."""
+    if speed <= 0:
+        yield from events
+        return
+    start_wall: float | None = None
+    start_event: datetime | None = None
+    for event in events:
+        if start_event is None:
+            start_wall, start_event = time.monotonic(), event.occurred_at
+        due = (event.occurred_at - start_event).total_seconds() / speed
+        wait = (start_wall or 0.0) + due - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        yield event
+
+
+def _counted(events: Iterable[Event], progress: Progress, task: TaskID) -> Iterator[Event]:
+    began = time.monotonic()
+    for n, event in enumerate(events, 1):
+        if n % 2000 == 0:
+            rate = n / max(time.monotonic() - began, 1e-9)
+            progress.update(
+                task, completed=n, day=event.occurred_at.date().isoformat(), rate=f"{rate:,.0f}"
+            )
+        yield event
+
+
+def _to_kafka(settings: Settings, events: Iterable[Event]) -> int:
+    from connectors.kafka.producer import EventProducer
+    from dataflows.production import Wiring
+
+    wiring = Wiring.from_settings(settings)
+    wiring.prepare()
+    producer = EventProducer(settings.kafka_brokers, wiring.topics)
+    sent = producer.send_all(events)
+    producer.flush()
+    return sent
+
+
+def _inline(settings: Settings, events: Iterable[Event]) -> int:
+    from bytewax.testing import run_main
+
+    from connectors.catalog_file import load_catalog
+    from connectors.inprocess import events_source
+    from dataflows.inventory import build_inventory_flow
+    from dataflows.production import Wiring
+
+    wiring = Wiring.from_settings(settings)
+    wiring.prepare()
+    catalog = load_catalog("online-retail", settings.data_dir)
+    materialised = list(events)
+    run_main(build_inventory_flow(events_source(materialised, "replay"), wiring.sinks(), catalog))
+    return len(materialised)
+
+
+def verify() -> None:
+    """Compare the live view, the ledger and a recomputation from the sequenced log; exit 1 on any
+    mismatch, printing every one."""
+    from connectors.catalog_file import load_catalog
+    from dataflows.operations import verify as verify_all
+    from dataflows.production import Wiring
+
+    settings = _settings()
+    _setup(settings)
+    report = verify_all(
+        Wiring.from_settings(settings), load_catalog(settings.catalog, settings.data_dir)
+    )
+    for mismatch in report.mismatches:
+        typer.echo(str(mismatch))
+    typer.echo(
+        f"{report.events:,} events in the log, {report.skus:,} SKUs recomputed; "
+        f"ledger: {report.ledger_events:,} events, {report.dead_letters:,} dead letters; "
+        f"{len(report.mismatches)} mismatches"
+    )
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def rebuild_view() -> None:
+    """Recompute the Redis live view from the ledger database (after a flush or a restart)."""
+    from dataflows.operations import rebuild_view as rebuild
+    from dataflows.production import Wiring
+
+    settings = _settings()
+    _setup(settings)
+    written = rebuild(Wiring.from_settings(settings))
+    typer.echo(f"live view rebuilt from the ledger: {written:,} SKUs")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(run)
+    app.command()(replay)
+    app.command()(verify)
+    app.command("rebuild-view")(rebuild_view)

@@ -1,0 +1,145 @@
+"""The API's read-only window on the durable ledger: pages, past stock and order decisions.
+
+`LedgerReader` holds a `psycopg_pool.ConnectionPool` whose connections read the ledger's schema
+(`search_path`), autocommit, so a read never holds a transaction open. The pool opens on the first
+read, not at construction. Pages and past stock come from `connectors.postgres.queries`; order
+decisions are the ledger's `LineAllocated`, `Released` and `Rejected` rows of an order, read here
+because they are the API's question (see `api.orders`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from connectors.postgres import queries
+from connectors.postgres.migrate import check_schema_name
+from state.buckets import Quantities
+
+DECISION_KINDS = ("LineAllocated", "Released", "Rejected")
+
+_ORDER_ROWS = sql.SQL(
+    "SELECT event_id, sku, seq, kind, occurred_at, order_id, reason_code, message, detail"
+    " FROM ledger"
+    " WHERE (order_id = %(order_id)s AND kind = ANY(%(order_kinds)s))"
+    "    OR (event_id = ANY(%(event_ids)s) AND kind = ANY(%(event_kinds)s))"
+    " ORDER BY occurred_at, event_id, sku, seq"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRow:
+    """One ledger row about an order's decision; `detail` is the core's output as JSON."""
+
+    event_id: str
+    sku: str
+    seq: int
+    kind: str
+    occurred_at: datetime
+    order_id: str | None
+    reason_code: str | None
+    message: str | None
+    detail: dict[str, Any]
+
+
+class LedgerReader:
+    """Reads of the ledger in `schema` through a small pool (opened on first use)."""
+
+    def __init__(
+        self,
+        dsn: str,
+        schema: str | None = None,
+        *,
+        min_size: int = 1,
+        max_size: int = 16,
+        timeout: float = 5.0,
+    ) -> None:
+        self._schema = None if schema is None else check_schema_name(schema)
+        self._pool = ConnectionPool(
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            kwargs={"autocommit": True, "application_name": "skuflow-api", "connect_timeout": 5},
+            configure=self._configure,
+            timeout=timeout,
+            open=False,
+            name="skuflow-api-ledger",
+        )
+        self._opened = False
+        self._lock = threading.Lock()
+
+    def _configure(self, conn: psycopg.Connection) -> None:
+        if self._schema is not None:
+            conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self._schema)))
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection]:
+        if not self._opened:
+            with self._lock:
+                if not self._opened:
+                    self._pool.open(wait=False)
+                    self._opened = True
+        with self._pool.connection() as conn:
+            yield conn
+
+    def close(self) -> None:
+        with self._lock:
+            if self._opened:
+                self._pool.close()
+                self._opened = False
+
+    def ping(self) -> None:
+        """Raises unless the ledger's tables answer."""
+        with self._connection() as conn:
+            conn.execute("SELECT 1 FROM ledger LIMIT 1").fetchall()
+
+    def page(
+        self,
+        *,
+        sku: str | None = None,
+        location: str | None = None,
+        kind: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after: queries.Cursor | None = None,
+        limit: int = 100,
+    ) -> queries.LedgerPage:
+        with self._connection() as conn:
+            return queries.ledger_page(
+                conn,
+                sku=sku,
+                location=location,
+                kind=kind,
+                since=since,
+                until=until,
+                after=after,
+                limit=limit,
+            )
+
+    def stock_as_of(self, sku: str, as_of: datetime) -> dict[queries.Place, Quantities]:
+        with self._connection() as conn:
+            return queries.stock_as_of(conn, sku, as_of)
+
+    def decision_rows(self, order_id: str, event_ids: Sequence[str] = ()) -> list[DecisionRow]:
+        """The order's allocations and releases, and every decision row of `event_ids`.
+
+        A rejection carries no order id (the core refused the event whole), so it is found by
+        the id of the event that placed or cancelled the order.
+        """
+        params = {
+            "order_id": order_id,
+            "order_kinds": ["LineAllocated", "Released"],
+            "event_ids": list(event_ids),
+            "event_kinds": list(DECISION_KINDS),
+        }
+        with self._connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            return [DecisionRow(**record) for record in cur.execute(_ORDER_ROWS, params)]

@@ -1,0 +1,1 @@
+"""One router per resource: ATP, stock, orders, events, the ledger, and operations."""

@@ -1,0 +1,72 @@
+"""Production wiring of the API from `Settings`: Redis, PostgreSQL and Kafka behind the routes.
+
+`production_deps(settings)` builds the `ApiDeps` that `skuflow serve` hands to `create_app`; it
+connects to nothing (the clients connect on first use). `api_keys(settings)` reads the keys, or,
+in development only, generates one per role for the caller to print.
+"""
+
+from __future__ import annotations
+
+from api.auth import ApiKeys, AuthConfigError, Role
+from api.deps import ApiDeps, Limits
+from api.ledger_reader import LedgerReader
+from api.publisher import KafkaPublisher
+from connectors.catalog_file import load_catalog
+from connectors.kafka.producer import EventProducer
+from connectors.kafka.topics import Topics
+from connectors.redis.live_view import RedisLiveView
+from connectors.redis.retry import Backoff
+from connectors.settings import Settings
+
+
+def api_keys(settings: Settings) -> tuple[ApiKeys, dict[Role, str]]:
+    """The configured keys (nothing to print), or fresh ones per role in development."""
+    if settings.api_keys is not None:
+        keys = ApiKeys.parse(settings.api_keys.get_secret_value())
+        if settings.mode == "production":
+            keys.check_production()
+        return keys, {}
+    if settings.mode == "production":
+        msg = "production mode needs API keys: set SKUFLOW_API_KEYS to {key: role} JSON"
+        raise AuthConfigError(msg)
+    return ApiKeys.generate()
+
+
+def keys_banner(key_of: dict[Role, str]) -> str:
+    """The development keys as lines for a console (`skuflow serve` and `skuflow demo` print
+    it; it is never logged)."""
+    lines = ["Development API keys (new at every start; set SKUFLOW_API_KEYS to keep some):"]
+    lines += [f"  {role.value:8} {key}" for role, key in key_of.items()]
+    example = key_of.get(Role.CHANNEL) or next(iter(key_of.values()), "<key>")
+    lines.append(f'  e.g. curl -H "Authorization: Bearer {example}" .../v1/atp/<SKU>')
+    return "\n".join(lines)
+
+
+def limits_of(settings: Settings) -> Limits:
+    return Limits(
+        max_body_bytes=settings.api_max_body_bytes,
+        max_batch=settings.api_max_batch,
+        max_page=settings.api_max_page,
+        order_wait_seconds=settings.api_order_wait_seconds,
+    )
+
+
+def production_deps(settings: Settings, keys: ApiKeys) -> ApiDeps:
+    # A request waits for Redis at most ~0.5 s of retries, then answers 503: never a guess.
+    view = RedisLiveView(
+        settings.redis_url,
+        settings.redis_prefix,
+        backoff=Backoff(attempts=3, base=0.05, cap=0.25),
+        socket_timeout=2.0,
+    )
+    ledger = LedgerReader(settings.postgres_dsn.get_secret_value(), settings.postgres_schema)
+    producer = EventProducer(settings.kafka_brokers, Topics(settings.kafka_topic_prefix))
+    return ApiDeps(
+        view=view,
+        ledger=ledger,
+        publisher=KafkaPublisher(producer),
+        catalog=load_catalog(settings.catalog, settings.data_dir),
+        auth=keys,
+        mode=settings.mode,
+        limits=limits_of(settings),
+    )

@@ -1,0 +1,88 @@
+"""The live view as the ledger database holds it (current_stock, sku_supply, sku_atp).
+
+`skuflow rebuild-view` reads these absolute figures back as `SkuView`s and writes them to Redis:
+the database is the record, Redis only a projection of it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+
+import psycopg
+
+from state.atp import AtpReport
+from state.buckets import Quantities
+from state.views import PositionView, SkuView
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def stored_views(conn: psycopg.Connection) -> Iterator[SkuView]:
+    """Every SKU the ledger database has a view of, in SKU order."""
+    positions: dict[str, list[PositionView]] = defaultdict(list)
+    stamps: dict[str, tuple[datetime, str]] = {}
+    for (
+        sku,
+        location,
+        lot,
+        available,
+        allocated,
+        on_hold,
+        damaged,
+        quarantined,
+        at,
+        eid,
+    ) in conn.execute(
+        "SELECT sku, location, lot, available, allocated, on_hold, damaged, quarantined,"
+        " updated_at, last_event_id FROM current_stock ORDER BY sku, location, lot"
+    ):
+        buckets = Quantities(available, allocated, on_hold, damaged, quarantined)
+        positions[sku].append(PositionView(location, lot, buckets))
+        stamps[sku] = max(stamps.get(sku, (EPOCH, "")), (at, eid))
+    supply = {
+        sku: (in_transit, on_order, at, eid)
+        for sku, in_transit, on_order, at, eid in conn.execute(
+            "SELECT sku, in_transit, on_order, updated_at, last_event_id FROM sku_supply"
+        )
+    }
+    atp: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+    as_of: dict[str, date] = {}
+    for sku, scope, name, figure, day in conn.execute(
+        "SELECT sku, scope, name, atp, as_of FROM sku_atp"
+    ):
+        atp[sku][scope][name] = figure
+        as_of[sku] = day
+    for sku in sorted(set(positions) | set(supply) | set(atp)):
+        in_transit, on_order, at, eid = supply.get(sku, (0, 0, EPOCH, ""))
+        updated_at, last_event = max(stamps.get(sku, (EPOCH, "")), (at, eid))
+        figures = atp[sku]
+        report = AtpReport(
+            sku=sku,
+            as_of=as_of.get(sku, updated_at.date()),
+            sites=dict(sorted(figures["site"].items())),
+            network=figures["network"].get("", 0),
+            channels=dict(sorted(figures["channel"].items())),
+        )
+        yield SkuView(
+            sku=sku,
+            as_of=report.as_of,
+            updated_at=updated_at,
+            last_event_id=last_event,
+            positions=tuple(positions[sku]),
+            in_transit=in_transit,
+            on_order=on_order,
+            atp=report,
+        )
+
+
+def all_current_stock(conn: psycopg.Connection) -> dict[str, dict[tuple[str, str], Quantities]]:
+    """Every SKU's on-hand buckets per (location, lot), as `current_stock` holds them."""
+    stock: dict[str, dict[tuple[str, str], Quantities]] = defaultdict(dict)
+    for sku, location, lot, *buckets in conn.execute(
+        "SELECT sku, location, lot, available, allocated, on_hold, damaged, quarantined"
+        " FROM current_stock"
+    ):
+        stock[sku][(location, lot)] = Quantities(*buckets)
+    return dict(stock)

@@ -1,0 +1,108 @@
+"""Operations on a running installation: verify the three accounts agree, rebuild the view."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg import sql
+
+from connectors.kafka.reader import read_to_end
+from connectors.kafka.topics import SEQUENCED
+from connectors.postgres.queries import counts, movement_totals
+from connectors.postgres.views import all_current_stock, stored_views
+from connectors.redis.live_view import RedisLiveView
+from dataflows.production import Wiring
+from dataflows.verify import (
+    Mismatch,
+    Place,
+    compare,
+    compare_atp,
+    on_hand_only,
+    positions_of,
+    recompute,
+)
+from state.buckets import Quantities
+from state.catalog import Catalog
+
+
+@dataclass
+class VerifyReport:
+    events: int = 0
+    skus: int = 0
+    ledger_events: int = 0
+    dead_letters: int = 0
+    mismatches: list[Mismatch] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+
+def connect(wiring: Wiring) -> psycopg.Connection:
+    conn = psycopg.connect(wiring.postgres_dsn, autocommit=True)
+    conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(wiring.postgres_schema)))
+    return conn
+
+
+def verify(wiring: Wiring, catalog: Catalog) -> VerifyReport:
+    """Recompute from the sequenced log and compare with the ledger and the live view."""
+    recomputed = recompute(read_to_end(wiring.brokers, wiring.topics.name(SEQUENCED)), catalog)
+    expected = positions_of(recomputed.states)
+    with connect(wiring) as conn:
+        ledger_stock = all_current_stock(conn)
+        totals = movement_totals(conn)
+        tally = counts(conn)
+    by_movements: dict[str, dict[Place, Quantities]] = defaultdict(dict)
+    for (sku, location, lot), quantities in totals.items():
+        if on_hand_only(quantities):
+            by_movements[sku][(location, lot)] = on_hand_only(quantities)
+    view = RedisLiveView(wiring.redis_url, wiring.redis_prefix)
+    try:
+        snapshots = view.read_many(view.skus())
+    finally:
+        view.close()
+    in_view = {
+        sku: {
+            (p.location, p.lot): Quantities(
+                p.available, p.allocated, p.on_hold, p.damaged, p.quarantined
+            )
+            for p in snapshot.positions
+        }
+        for sku, snapshot in snapshots.items()
+    }
+    report = VerifyReport(
+        events=recomputed.events,
+        skus=len(recomputed.states),
+        ledger_events=tally["events"],
+        dead_letters=sum(tally["dead_letters_by_code"].values()),
+    )
+    report.mismatches += compare(expected, ledger_stock, "ledger current_stock")
+    report.mismatches += compare(expected, by_movements, "ledger movements")
+    report.mismatches += compare(expected, in_view, "live view")
+    view_atp = {sku: (s.atp_network, s.as_of) for sku, s in snapshots.items()}
+    report.mismatches += compare_atp(recomputed.states, catalog, view_atp)
+    return report
+
+
+def rebuild_view(wiring: Wiring, batch: int = 5000) -> int:
+    """Replace the Redis view with the ledger database's figures; return the SKUs written."""
+    view = RedisLiveView(wiring.redis_url, wiring.redis_prefix)
+    written = 0
+    try:
+        view.clear()
+        with connect(wiring) as conn:
+            chunk = []
+            for sku_view in stored_views(conn):
+                chunk.append(sku_view)
+                if len(chunk) >= batch:
+                    view.write(chunk)
+                    written += len(chunk)
+                    chunk = []
+            if chunk:
+                view.write(chunk)
+                written += len(chunk)
+    finally:
+        view.close()
+    return written

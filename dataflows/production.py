@@ -1,0 +1,117 @@
+"""Production wiring: Kafka in; Redis live view, PostgreSQL ledger and stock-changes topic out.
+
+`skuflow run` builds these from `Settings`:
+
+- `sequenced_flow`: the long-running job: stream topics → sequenced log → fold → sinks, tailing.
+- `sequencer_flow` and `log_fold_flow`: the same two halves as separate flows that end when
+  their input is read (`skuflow run --until-end`, replays and tests), run one after the other.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import cast
+
+from bytewax.connectors.kafka import KafkaSink
+from bytewax.dataflow import Dataflow
+from bytewax.outputs import Sink
+
+from connectors.kafka.admin import ensure_topics
+from connectors.kafka.changes import StockChangesSink
+from connectors.kafka.merged_source import MergedKafkaSource
+from connectors.kafka.source import KafkaEventSource
+from connectors.kafka.topics import DEAD_LETTERS, SEQUENCED, STOCK_CHANGES, Topics
+from connectors.postgres.ledger import PostgresLedgerSink
+from connectors.postgres.migrate import migrate
+from connectors.redis.live_view import RedisLiveViewSink
+from connectors.settings import Settings
+from dataflows.inventory import (
+    InventorySinks,
+    build_inventory_flow,
+    build_sequenced_flow,
+    build_sequencer_flow,
+)
+from state.catalog import Catalog
+from state.intake import DeadLetter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """Where everything is, from settings (or from a test's unique names)."""
+
+    brokers: str
+    topics: Topics
+    redis_url: str
+    redis_prefix: str
+    postgres_dsn: str
+    postgres_schema: str
+    partitions: int = 4
+
+    @classmethod
+    def from_settings(cls, settings: Settings, partitions: int = 4) -> Wiring:
+        return cls(
+            brokers=settings.kafka_brokers,
+            topics=Topics(settings.kafka_topic_prefix),
+            redis_url=settings.redis_url,
+            redis_prefix=settings.redis_prefix,
+            postgres_dsn=settings.postgres_dsn.get_secret_value(),
+            postgres_schema=settings.postgres_schema,
+            partitions=partitions,
+        )
+
+    @property
+    def broker_list(self) -> list[str]:
+        return self.brokers.split(",")
+
+    def prepare(self) -> None:
+        """Create missing topics and apply the ledger's migrations (both idempotent)."""
+        names = [
+            *self.topics.inputs(),
+            self.topics.name(SEQUENCED),
+            self.topics.name(STOCK_CHANGES),
+        ]
+        ensure_topics(self.brokers, names, self.partitions)
+        ensure_topics(self.brokers, [self.topics.name(DEAD_LETTERS)], 1)
+        applied = migrate(self.postgres_dsn, self.postgres_schema)
+        if applied:
+            log.info("ledger schema %s: applied %s", self.postgres_schema, ", ".join(applied))
+
+    def sinks(self) -> InventorySinks:
+        return InventorySinks(
+            views=[
+                RedisLiveViewSink(self.redis_url, self.redis_prefix),
+                StockChangesSink(self.broker_list, self.topics.name(STOCK_CHANGES)),
+            ],
+            combined=[PostgresLedgerSink(self.postgres_dsn, self.postgres_schema)],
+        )
+
+    def log_sink(self) -> KafkaSink:
+        # Idempotent producer: a retried send never puts an event in the log twice.
+        return KafkaSink(
+            self.broker_list,
+            self.topics.name(SEQUENCED),
+            add_config={"enable.idempotence": "true", "linger.ms": "2"},
+        )
+
+
+def sequenced_flow(wiring: Wiring, catalog: Catalog) -> Dataflow:
+    streams = MergedKafkaSource(wiring.broker_list, wiring.topics.inputs(), tail=True)
+    log_source = KafkaEventSource(wiring.broker_list, [wiring.topics.name(SEQUENCED)], tail=True)
+    return build_sequenced_flow(streams, wiring.log_sink(), log_source, wiring.sinks(), catalog)
+
+
+def sequencer_flow(wiring: Wiring, catalog: Catalog) -> Dataflow:
+    """Stream topics (read to their current end) into the sequenced log; dead letters recorded."""
+    streams = MergedKafkaSource(wiring.broker_list, wiring.topics.inputs(), tail=False)
+    # The ledger sink takes dead letters among its items (LedgerEntry | SkuView | DeadLetter).
+    ledger = cast(Sink[DeadLetter], PostgresLedgerSink(wiring.postgres_dsn, wiring.postgres_schema))
+    return build_sequencer_flow(streams, wiring.log_sink(), [ledger], catalog)
+
+
+def log_fold_flow(wiring: Wiring, catalog: Catalog, *, tail: bool = False) -> Dataflow:
+    """The sequenced log folded into the ledger, the live view and the stock-changes topic."""
+    log_source = KafkaEventSource(wiring.broker_list, [wiring.topics.name(SEQUENCED)], tail=tail)
+    return build_inventory_flow(log_source, wiring.sinks(), catalog, flow_id="skuflow-fold")
