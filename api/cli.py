@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from importlib.metadata import version as package_version
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -55,14 +56,42 @@ def version() -> None:
 
 @app.command()
 def demo(
-    events: Annotated[int, typer.Option(help="How many simulated events to fold.")] = 2000,
-    seed: Annotated[int, typer.Option(help="Seed of the simulation, for a repeatable run.")] = 7,
+    port: Annotated[int, typer.Option(help="Port of the API on 127.0.0.1.")] = 8000,
+    speed: Annotated[
+        float, typer.Option(help="Event time per wall time (86400: a day a second); 0: flat out.")
+    ] = 86_400.0,
+    simulate: Annotated[
+        bool, typer.Option("--simulate", help="Use the simulated floor even if the data is here.")
+    ] = False,
+    data: Annotated[
+        Path | None, typer.Option(help="Folder with online_retail.csv.gz (else SKUFLOW_DATA_DIR).")
+    ] = None,
+    limit_rows: Annotated[int | None, typer.Option(help="Replay only the first N rows.")] = None,
+    quick: Annotated[
+        int | None,
+        typer.Option(help="No server: fold N simulated events, print the stock and exit."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the --quick simulation.")] = 7,
 ) -> None:
-    """Run the engine on embedded defaults: an in-process event source folded into live stock."""
-    from dataflows.demo import run_demo
+    """Run the whole engine on embedded defaults (no servers to set up), with the API."""
+    settings = _settings()
+    _configure_logging("WARNING" if settings.log_level == "INFO" else settings.log_level)
+    if quick is not None:
+        from dataflows.demo import run_demo
 
-    _configure_logging(_settings().log_level)
-    run_demo(events=events, seed=seed)
+        run_demo(events=quick, seed=seed)
+        return
+    from dataflows.demo_server import DemoOptions, run_demo_server
+
+    run_demo_server(
+        DemoOptions(
+            port=port,
+            speed=speed,
+            simulate=simulate,
+            data_dir=data or settings.data_dir,
+            limit_rows=limit_rows,
+        )
+    )
 
 
 @app.command()

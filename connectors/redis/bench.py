@@ -97,7 +97,7 @@ def bench(url: str, count: int, transaction: bool, repeats: int) -> dict[str, fl
 
 def raw_pipeline(url: str, views: list[SkuView], transaction: bool, repeats: int) -> float:
     """One HSET per SKU in one pipeline, fields pre-encoded: the ceiling for the layout."""
-    client: redis.Redis[str] = redis.Redis.from_url(url, decode_responses=True)
+    client: redis.Redis = redis.Redis.from_url(url, decode_responses=True)
     prefix = f"bench-raw-{uuid.uuid4().hex[:8]}"
     encoded = [(f"{prefix}:sku:{v.sku}", sku_fields(v)) for v in views]
 

@@ -41,7 +41,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import redis
 from bytewax.outputs import DynamicSink
@@ -142,9 +142,9 @@ class RedisLiveView:
         self._backoff = backoff or Backoff()
         self._socket_timeout = socket_timeout
         self._lock = threading.Lock()
-        self._clients: dict[str, redis.Redis[str]] = {}
+        self._clients: dict[str, redis.Redis] = {}
 
-    def _client(self, kind: str = "main") -> redis.Redis[str]:
+    def _client(self, kind: str = "main") -> redis.Redis:
         """The client, made on first use; "blocking" has no socket timeout (for XREAD BLOCK)."""
         with self._lock:
             if kind not in self._clients:
@@ -197,7 +197,8 @@ class RedisLiveView:
         fields = with_retries(
             "read", lambda: self._client().hgetall(self.keys.sku(sku)), self._backoff
         )
-        return snapshot_from_fields(sku, fields) if fields else None
+        # The client decodes responses, so every field and value is a str.
+        return snapshot_from_fields(sku, cast(dict[str, str], fields)) if fields else None
 
     def read_many(self, skus: Iterable[str]) -> dict[str, SkuSnapshot]:
         wanted = list(dict.fromkeys(skus))
@@ -210,9 +211,10 @@ class RedisLiveView:
 
     def skus(self) -> list[str]:
         """Every SKU the view holds, in name order."""
-        return with_retries(
-            "skus", lambda: list(self._client().zrange(self.keys.skus, 0, -1)), self._backoff
+        members = with_retries(
+            "skus", lambda: self._client().zrange(self.keys.skus, 0, -1), self._backoff
         )
+        return [str(member) for member in cast(list[str], members)]
 
     def _hgetall_many(self, skus: list[str]) -> list[dict[str, str]]:
         pipe = self._client().pipeline(transaction=False)
@@ -224,13 +226,14 @@ class RedisLiveView:
         self, after_id: str | None = None, count: int = 100, block_ms: int | None = None
     ) -> list[AtpChange]:
         client = self._client("main" if block_ms is None else "blocking")
-        streams = {self.keys.changes: after_id or "0-0"}
+        streams: dict[Any, Any] = {self.keys.changes: after_id or "0-0"}
         replies = with_retries(
             "changes", lambda: client.xread(streams, count=count, block=block_ms), self._backoff
         )
+        entries_by_stream = cast(list[tuple[str, list[tuple[str, dict[str, str]]]]], replies or [])
         return [
             change_from_entry(entry_id, fields)
-            for _stream, entries in replies or ()
+            for _stream, entries in entries_by_stream
             for entry_id, fields in entries
         ]
 
