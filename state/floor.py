@@ -21,6 +21,7 @@ Each rule is `rule(stock, event, sku, catalog, stamp) -> (stock, outputs)`, in b
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 from state.buckets import Quantities
 from state.catalog import Catalog, Sku
@@ -39,10 +40,13 @@ from state.events import (
     TransferShipped,
 )
 from state.gs1 import decode_barcode, decode_sgtin96
-from state.outputs import Output, Sighted
+from state.outputs import Output, RepeatedRead, Sighted
 from state.positions import Stamp, move, site_movement
 from state.rejections import Rejection, RejectionCode
 from state.stock import InboundKind, InTransit, SkuStock
+
+REPEAT_READ_SECONDS = 10
+REPEAT_READ = timedelta(seconds=REPEAT_READ_SECONDS)
 
 Result = tuple[SkuStock, tuple[Output, ...]]
 
@@ -253,14 +257,31 @@ def scanned(
 def observed(
     stock: SkuStock, event: RfidObserved, sku: Sku, catalog: Catalog, stamp: Stamp
 ) -> Result:
+    """A tag read: a sighting, unless the tag was read in the same zone within the repeat window.
+
+    Repeats are de-duplicated per EPC: a read at time t in zone z repeats the last sighting
+    (z', t') iff z = z' and 0 <= t - t' < REPEAT_READ_SECONDS. Reads older than the window are
+    forgotten, so the state holds only tags read in the last few seconds.
+    """
     gtin, serial = decode_sgtin96(event.epc)
     _, unit = catalog.sku_for_gtin(gtin)  # `apply` checked that the GTIN is this SKU's
+    zone = catalog.require_zone(event.zone)
+    now = event.occurred_at
+    recent = {
+        epc: (where, when)
+        for epc, (where, when) in stock.tag_reads.items()
+        if now - when < REPEAT_READ
+    }
+    last = recent.get(event.epc)
+    if last is not None and last[0] == zone and last[1] <= now:
+        repeat = RepeatedRead(stamp.event_id, sku.code, event.epc, zone, last[1])
+        return replace(stock, tag_reads=recent), (repeat,)
     sighted = Sighted(
         event_id=stamp.event_id,
         sku=sku.code,
-        location=catalog.require_zone(event.zone),
+        location=zone,
         quantity=sku.units.factor(unit),
         device=event.reader,
         serial=serial,
     )
-    return stock, (sighted,)
+    return replace(stock, tag_reads={**recent, event.epc: (zone, now)}), (sighted,)

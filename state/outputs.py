@@ -16,6 +16,7 @@
 - `CountRecorded` / `VarianceRevised`: a cycle count's book quantity and variance, and later
   corrections of that variance by movements older than the count that arrived after it.
 - `Sighted`: a scan or RFID read (an observation; it moves no stock).
+- `RepeatedRead`: the same tag read again in the same zone within `REPEAT_READ_SECONDS`.
 - `StockChanged`: a snapshot of the SKU's totals and network ATP after any applied movement.
 """
 
@@ -142,6 +143,17 @@ class Sighted:
 
 
 @dataclass(frozen=True, slots=True)
+class RepeatedRead:
+    """An RFID read of a tag already sighted in the same zone moments ago: recorded, not news."""
+
+    event_id: str
+    sku: str
+    epc: str
+    zone: str
+    first_read_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class StockChanged:
     event_id: str
     sku: str
@@ -161,5 +173,6 @@ Output = (
     | CountRecorded
     | VarianceRevised
     | Sighted
+    | RepeatedRead
     | StockChanged
 )

@@ -119,6 +119,9 @@ class SkuStock:
     inbound: Mapping[tuple[InboundKind, str], Inbound] = field(default_factory=dict)
     seen: tuple[str, ...] = ()
     window: int = DEFAULT_WINDOW
+    # EPC -> (zone, time of the last read that was a sighting): RFID readers report a tag many
+    # times a second; only a read in a new zone, or after `REPEAT_READ_SECONDS`, is news.
+    tag_reads: Mapping[str, tuple[str, datetime]] = field(default_factory=dict)
 
     @classmethod
     def empty(cls, sku: str, *, window: int = DEFAULT_WINDOW) -> SkuStock:

@@ -191,3 +191,19 @@ def test_a_two_worker_cluster_ends_in_the_same_state_as_one_worker(workers: int)
     key = lambda e: (e.event_id, e.sku, e.seq)  # noqa: E731
     assert sorted(map(key, many["ledger"])) == sorted(map(key, one["ledger"]))
     assert sorted(d.code for d in many["dead"]) == sorted(d.code for d in one["dead"])
+
+
+def test_a_jsonl_file_is_folded_line_by_line_and_a_bad_line_is_dead_lettered_by_number(
+    tmp_path,
+) -> None:
+    from connectors.files import JsonLinesSource
+
+    path = tmp_path / "events.jsonl"
+    lines = [e.model_dump_json().encode() for e in story() if not isinstance(e, bytes)]
+    path.write_bytes(b"\n".join([*lines[:3], b"{broken", *lines[3:]]) + b"\n")
+    ledger: list[LedgerEntry] = []
+    dead: list[DeadLetter] = []
+    sinks = InventorySinks(ledger=[TestingSink(ledger)], dead_letters=[TestingSink(dead)])
+    run_main(build_inventory_flow(JsonLinesSource(path), sinks, catalog()))
+    assert [(d.origin, d.code) for d in dead] == [("file:events.jsonl:4", "not_json")]
+    assert len({e.event_id for e in ledger}) == len(lines)

@@ -28,7 +28,7 @@ from connectors.postgres.queries import counts
 from connectors.redis.live_view import RedisLiveView
 from connectors.replay.online_retail import build_catalog, data_file, replay
 from connectors.settings import Settings
-from dataflows.operations import connect, verify
+from dataflows.operations import connect, rebuild_view, verify
 from dataflows.production import Wiring, log_fold_flow, sequencer_flow
 from state.catalog import Catalog
 from state.events import Event
@@ -246,3 +246,20 @@ def test_a_two_process_cluster_folds_the_log_to_the_outcome_of_one_worker(
     )
     assert process.wait(timeout=240) == 0
     assert_same_outcome(clean, cluster)
+
+
+def test_rebuild_view_restores_a_flushed_live_view_exactly_from_the_ledger(
+    clean: Wiring, catalog: Catalog
+) -> None:
+    before = view_of(clean)
+    view = RedisLiveView(clean.redis_url, clean.redis_prefix)
+    view.clear()
+    view.close()
+    assert view_of(clean) == {}
+    assert verify(clean, catalog).mismatches  # a flushed view is caught, not trusted
+
+    written = rebuild_view(clean)
+
+    assert written == len(before)
+    assert view_of(clean) == before
+    assert verify(clean, catalog).mismatches == []

@@ -10,7 +10,7 @@ from stock_factories import CLOCK_CASE_GTIN, CLOCK_GTIN, LON_A, WATCH_GTIN, meta
 from state.catalog import Catalog
 from state.events import ItemScanned, RfidObserved, skus_of
 from state.gs1 import ScanData, decode_barcode, decode_sgtin96, gs1_date
-from state.outputs import Rejected, Sighted
+from state.outputs import Rejected, RepeatedRead, Sighted
 from state.rejections import Rejection, RejectionCode
 
 GS = "\x1d"  # what a scanner sends for FNC1
@@ -193,3 +193,33 @@ def test_an_rfid_read_in_an_unknown_zone_is_rejected(catalog: Catalog) -> None:
 
 def test_an_unreadable_epc_is_keyed_nowhere(catalog: Catalog) -> None:
     assert skus_of(rfid("3174257BF7194E4000001A85"), catalog) == ()
+
+
+def test_a_tag_read_again_in_the_same_zone_moments_later_is_a_repeated_read(
+    catalog: Catalog,
+) -> None:
+    epc = sgtin96(CLOCK_GTIN, 7)
+    first = RfidObserved(**meta(0), epc=epc, reader="DOCK-DOOR-3", zone="LON/A")
+    again = RfidObserved(**meta(0.05), epc=epc, reader="DOCK-DOOR-3", zone="LON/A")
+
+    _, outputs = run(catalog, [first, again])
+
+    assert len(of_type(outputs, Sighted)) == 1
+    [repeat] = of_type(outputs, RepeatedRead)
+    assert (repeat.epc, repeat.zone) == (epc, "LON/A")
+
+
+def test_a_tag_seen_in_another_zone_or_after_the_window_is_news_again(catalog: Catalog) -> None:
+    epc, other = sgtin96(CLOCK_GTIN, 7), sgtin96(CLOCK_GTIN, 8)
+    reads = [
+        RfidObserved(**meta(0), epc=other, reader="R1", zone="LON/A"),
+        RfidObserved(**meta(0), epc=epc, reader="R1", zone="LON/A"),
+        RfidObserved(**meta(0.01), epc=epc, reader="R2", zone="LON/RECV"),
+        RfidObserved(**meta(5), epc=epc, reader="R2", zone="LON/RECV"),
+    ]
+
+    stock, outputs = run(catalog, reads)
+
+    assert len(of_type(outputs, Sighted)) == 4
+    assert of_type(outputs, RepeatedRead) == []
+    assert set(stock.tag_reads) == {epc}  # the other tag's read, minutes old, is forgotten
