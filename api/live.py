@@ -23,7 +23,9 @@ def view_status(meta: ViewMeta, now: datetime) -> ViewStatus:
         newest_event_at=newest,
         seconds_since_write=None if written is None else max(0.0, (now - written).total_seconds()),
         lag_seconds=None if newest is None else max(0.0, (now - newest).total_seconds()),
-        stale=written is None,
+        # Stale: never written, or emptied (a Redis flush or restart) and not yet rebuilt from the
+        # ledger. Zeros from such a view would be wrong numbers presented as fresh.
+        stale=written is None or not meta.complete,
     )
 
 

@@ -60,6 +60,7 @@ class MemoryLiveView:
         self._last_write_at: float | None = None
         self._last_event_at: datetime | None = None
         self._writes = 0
+        self._complete = True  # an in-process view starts with its engine: nothing to miss
 
     def write(self, views: Sequence[SkuView]) -> None:
         snapshots = [snapshot_of(view) for view in latest_views(views)]
@@ -118,7 +119,12 @@ class MemoryLiveView:
                 last_event_at=self._last_event_at,
                 skus=len(self._skus),
                 writes=self._writes,
+                complete=self._complete,
             )
+
+    def mark_complete(self) -> None:
+        with self._changed:
+            self._complete = True
 
     def clear(self) -> None:
         with self._changed:
@@ -127,6 +133,7 @@ class MemoryLiveView:
             self._last_write_at = None
             self._last_event_at = None
             self._writes = 0
+            self._complete = False
 
 
 class MemoryLiveViewSink(DynamicSink[SkuView]):

@@ -88,6 +88,9 @@ class ViewMeta:
     last_event_at: datetime | None
     skus: int
     writes: int
+    # False when the view may be missing SKUs it should hold (Redis flushed or restarted empty)
+    # until `skuflow rebuild-view` (or `skuflow run` at start) has refilled it from the ledger.
+    complete: bool = True
 
 
 class LiveView(Protocol):
@@ -104,6 +107,8 @@ class LiveView(Protocol):
     ) -> list[AtpChange]: ...
 
     def meta(self) -> ViewMeta: ...
+
+    def mark_complete(self) -> None: ...
 
     def clear(self) -> None: ...
 

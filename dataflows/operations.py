@@ -103,6 +103,19 @@ def rebuild_view(wiring: Wiring, batch: int = 5000) -> int:
             if chunk:
                 view.write(chunk)
                 written += len(chunk)
+        view.mark_complete()
     finally:
         view.close()
     return written
+
+
+def ensure_view_complete(wiring: Wiring) -> int | None:
+    """At start: a view that lost its data (flushed, or Redis restarted) is rebuilt from the
+    ledger before the flow writes to it; returns the SKUs rebuilt, or None if it was whole."""
+    view = RedisLiveView(wiring.redis_url, wiring.redis_prefix)
+    try:
+        if view.meta().complete:
+            return None
+    finally:
+        view.close()
+    return rebuild_view(wiring)

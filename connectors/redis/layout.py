@@ -28,6 +28,7 @@ ATP_CHANNEL = "atp:channel:"
 LAST_WRITE_AT = "last_write_at"
 LAST_EVENT_AT = "last_event_at"
 WRITES = "writes"
+COMPLETE_SINCE = "complete_since"  # set only by a rebuild from the ledger (or a fresh start)
 
 _GLOB_SPECIALS = str.maketrans({c: f"\\{c}" for c in "\\*?[]"})
 

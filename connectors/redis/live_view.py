@@ -49,6 +49,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from connectors.redis.layout import (
+    COMPLETE_SINCE,
     LAST_EVENT_AT,
     LAST_WRITE_AT,
     WRITES,
@@ -239,17 +240,26 @@ class RedisLiveView:
 
     def meta(self) -> ViewMeta:
         meta_fields, skus = with_retries("meta", self._meta_once, self._backoff)
-        written, newest, writes = meta_fields
+        written, newest, writes, complete = meta_fields
         return ViewMeta(
             last_write_at=None if written is None else datetime.fromtimestamp(float(written), UTC),
             last_event_at=None if newest is None else datetime.fromisoformat(newest),
             skus=skus,
             writes=int(writes or 0),
+            complete=complete is not None,
+        )
+
+    def mark_complete(self) -> None:
+        """Record that the view holds every SKU the ledger does (a flush or restart loses it)."""
+        with_retries(
+            "mark_complete",
+            lambda: self._client().hset(self.keys.meta, COMPLETE_SINCE, f"{time.time():.6f}"),
+            self._backoff,
         )
 
     def _meta_once(self) -> list[Any]:
         pipe = self._client().pipeline(transaction=False)
-        pipe.hmget(self.keys.meta, [LAST_WRITE_AT, LAST_EVENT_AT, WRITES])
+        pipe.hmget(self.keys.meta, [LAST_WRITE_AT, LAST_EVENT_AT, WRITES, COMPLETE_SINCE])
         pipe.zcard(self.keys.skus)
         return pipe.execute()
 

@@ -107,6 +107,7 @@ def stack(kafka_bootstrap: str, redis_url: str, postgres_dsn: str) -> Iterator[S
 
     keys, key_of = ApiKeys.generate()
     view = RedisLiveView(redis_url, name)
+    view.mark_complete()  # as `skuflow run` does at start: the ledger is empty, so is the view
     ledger = LedgerReader(postgres_dsn, name, max_size=20)
     deps = ApiDeps(
         view=view,

@@ -256,10 +256,12 @@ def test_rebuild_view_restores_a_flushed_live_view_exactly_from_the_ledger(
     view.clear()
     view.close()
     assert view_of(clean) == {}
+    assert not RedisLiveView(clean.redis_url, clean.redis_prefix).meta().complete
     assert verify(clean, catalog).mismatches  # a flushed view is caught, not trusted
 
     written = rebuild_view(clean)
 
     assert written == len(before)
     assert view_of(clean) == before
+    assert RedisLiveView(clean.redis_url, clean.redis_prefix).meta().complete
     assert verify(clean, catalog).mismatches == []
