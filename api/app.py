@@ -30,7 +30,7 @@ from api.errors import Unavailable
 from api.metrics import ApiMetrics
 from api.middleware import BodyLimit, RequestMetrics
 from api.publisher import PublishError
-from api.routes import atp, events, ledger, ops, orders, stock
+from api.routes import atp, dashboard, events, ledger, ops, orders, proposals, routing, stock
 from state.events import EVENT_ADAPTER
 
 __all__ = ["ApiDeps", "Limits", "create_app"]
@@ -43,8 +43,8 @@ the durable ledger behind them. Reads come from the live view (Redis) and the le
 (PostgreSQL); every write becomes an input to the dataflow, the single writer of stock.
 
 Every route but `/healthz` needs an API key, as `Authorization: Bearer <key>` or `X-API-Key`.
-Roles: **device** (send events), **channel** (read ATP, place orders), **buyer** (read ATP),
-**analyst** (read ATP and history), **admin** (everything).
+Roles: **device** (send events), **channel** (read ATP, place orders), **buyer** (read ATP,
+decide reorder proposals), **analyst** (read ATP and history), **admin** (everything).
 """
 
 _UNAVAILABLE: dict[type[Exception], str] = {
@@ -100,16 +100,23 @@ def create_app(deps: ApiDeps) -> FastAPI:
             {"name": "atp", "description": "Available to promise, for channels."},
             {"name": "stock", "description": "Positions by location, lot and bucket."},
             {"name": "orders", "description": "Orders allocated by the dataflow."},
+            {"name": "routing", "description": "Which site fulfils each order, and why."},
+            {"name": "proposals", "description": "Reorder proposals, for buyers to decide."},
             {"name": "events", "description": "Floor events from devices."},
             {"name": "ledger", "description": "History, for analysts."},
             {"name": "operations", "description": "Health, readiness, metrics."},
+            {"name": "dashboard", "description": "What the dashboard at `/` reads."},
         ],
     )
     app.state.deps = deps
     app.state.metrics = ApiMetrics()
     for router in (atp.router, stock.router, orders.router, events.router, ledger.router):
         app.include_router(router)
+    app.include_router(routing.router)
+    app.include_router(proposals.router)
     app.include_router(ops.router)
+    app.include_router(dashboard.router)
+    app.include_router(dashboard.pages)  # the page at `/` and `/dashboard/*`
     for error, reason in _UNAVAILABLE.items():
         app.add_exception_handler(error, _unavailable_handler(reason))
     # The last added runs first: metrics see every answer, 413s included; the body cap runs

@@ -1,7 +1,7 @@
 """Who may call the API: API keys, each bound to one role, sent as a bearer token or `X-API-Key`.
 
-Roles: `device` writes floor events, `channel` reads ATP and places orders, `buyer` will act on
-proposals (a later issue), `analyst` reads history, and `admin` passes every check. A request
+Roles: `device` writes floor events, `channel` reads ATP and places orders, `buyer` reads and
+decides reorder proposals, `analyst` reads history, and `admin` passes every check. A request
 without a known key gets 401 (with `WWW-Authenticate: Bearer`), one whose key has the wrong role
 gets 403.
 

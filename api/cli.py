@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from api import engine_cli
+from api.bench_cli import bench_app
 from connectors.services import manager
 from connectors.services.base import ServiceError
 from connectors.settings import Settings
@@ -29,6 +30,7 @@ services_app = typer.Typer(
 )
 app.add_typer(services_app, name="services")
 engine_cli.register(app)  # run, replay, verify, rebuild-view
+app.add_typer(bench_app, name="bench")  # bench routing (and later benchmarks)
 
 
 def _settings() -> Settings:

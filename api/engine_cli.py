@@ -6,7 +6,7 @@ import logging
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -55,12 +55,24 @@ def run(
     first_port: Annotated[
         int, typer.Option(help="First port of a local cluster (0: any free ports).")
     ] = 2101,
+    routing: Annotated[
+        bool, typer.Option(help="Plan each order's sites and write one decision per order.")
+    ] = True,
+    hold_minutes: Annotated[
+        float,
+        typer.Option(
+            help="Reservations not picked this long after routing expire (0: never); the "
+            "default outlasts the Online Retail replay's 2-hour pick delay."
+        ),
+    ] = 240.0,
 ) -> None:
     """Run the inventory dataflow: Kafka in; Redis view, PostgreSQL ledger, Kafka changes out."""
     from bytewax.dataflow import Dataflow
 
     from connectors.catalog_file import load_catalog
+    from connectors.routing_config import routing_policy_for
     from dataflows.production import Wiring, log_fold_flow, sequenced_flow, sequencer_flow
+    from dataflows.routing import Routing
     from dataflows.runner import run_cluster, run_flow
 
     settings = _settings()
@@ -72,8 +84,22 @@ def run(
         raise typer.Exit(run_cluster(argv, processes, first_port))
     wiring = Wiring.from_settings(settings)
     catalog = load_catalog(settings.catalog, settings.data_dir)
+    router = (
+        Routing.for_catalog(
+            catalog,
+            routing_policy_for(settings.catalog, catalog),
+            hold=timedelta(minutes=hold_minutes) if hold_minutes > 0 else None,
+        )
+        if routing
+        else None
+    )
     if process_id in (None, 0):
         wiring.prepare()
+        from dataflows.operations import ensure_view_complete
+
+        rebuilt = ensure_view_complete(wiring)
+        if rebuilt:
+            log.warning("the live view had lost its data: rebuilt %d SKUs from the ledger", rebuilt)
     recovery = recovery_dir or settings.recovery_dir
     peers = addresses.split(";") if addresses else None
 
@@ -90,12 +116,12 @@ def run(
         if stage != "all":
             raise typer.BadParameter("--stage needs --until-end (the tailing job runs both)")
         log.info("skuflow run: tailing %s", ", ".join(wiring.topics.inputs()))
-        go(sequenced_flow(wiring, catalog), recovery)
+        go(sequenced_flow(wiring, catalog, router), recovery)
         return
     if stage in ("all", "sequence"):
-        go(sequencer_flow(wiring, catalog), recovery / "sequence" if recovery else None)
+        go(sequencer_flow(wiring, catalog, router), recovery / "sequence" if recovery else None)
     if stage in ("all", "fold"):
-        go(log_fold_flow(wiring, catalog), recovery / "fold" if recovery else None)
+        go(log_fold_flow(wiring, catalog, routing=router), recovery / "fold" if recovery else None)
 
 
 def _drop_option(argv: list[str], name: str) -> list[str]:

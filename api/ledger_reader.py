@@ -1,4 +1,5 @@
-"""The API's read-only window on the durable ledger: pages, past stock and order decisions.
+"""The API's read-only window on the durable ledger: pages, past stock, order decisions, and
+(for the dashboard) dead letters and the ledger's size.
 
 `LedgerReader` holds a `psycopg_pool.ConnectionPool` whose connections read the ledger's schema
 (`search_path`), autocommit, so a read never holds a transaction open. The pool opens on the first
@@ -21,7 +22,9 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from connectors.postgres import queries
+from connectors.postgres import dead_letters, queries
+from connectors.postgres import decisions as routing_decisions
+from connectors.postgres import proposals as reorder_proposals
 from connectors.postgres.migrate import check_schema_name
 from state.buckets import Quantities
 
@@ -143,3 +146,43 @@ class LedgerReader:
         }
         with self._connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             return [DecisionRow(**record) for record in cur.execute(_ORDER_ROWS, params)]
+
+    def routing_decision(self, order_id: str) -> dict[str, Any] | None:
+        """The order's routing decision row (`routing_decision`, migration 0004), or None."""
+        with self._connection() as conn:
+            return routing_decisions.decision_of(conn, order_id)
+
+    def routing_page(self, **filters: Any) -> routing_decisions.DecisionPage:
+        """A page of routing decisions, filtered as `decisions.decision_page` filters."""
+        with self._connection() as conn:
+            return routing_decisions.decision_page(conn, **filters)
+
+    def dead_letter_page(
+        self, *, code: str | None = None, before: int | None = None, limit: int = 50
+    ) -> dead_letters.DeadLetterPage:
+        with self._connection() as conn:
+            return dead_letters.dead_letter_page(conn, code=code, before=before, limit=limit)
+
+    def size(self) -> dead_letters.LedgerSize:
+        """Entries in the ledger (from statistics) and dead letters per code."""
+        with self._connection() as conn:
+            return dead_letters.ledger_size(conn)
+
+    def proposal(self, proposal_id: str) -> dict[str, Any] | None:
+        """One reorder proposal (`reorder_proposal`, migration 0005), or None."""
+        with self._connection() as conn:
+            return reorder_proposals.proposal_of(conn, proposal_id)
+
+    def proposal_page(self, **filters: Any) -> reorder_proposals.ProposalPage:
+        """A page of reorder proposals, filtered as `proposals.proposal_page` filters."""
+        with self._connection() as conn:
+            return reorder_proposals.proposal_page(conn, **filters)
+
+    def decide_proposal(
+        self, proposal_id: str, decision: reorder_proposals.Decision
+    ) -> dict[str, Any] | None:
+        """A buyer's decision on a proposal: the one row the API writes. It is not stock (the
+        dataflow stays the only writer of stock); an approval reaches the dataflow as the
+        `PurchaseOrderPlaced` the API publishes."""
+        with self._connection() as conn:
+            return reorder_proposals.decide(conn, proposal_id, decision)

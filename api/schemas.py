@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.routing_schemas import RoutingDecisionPublic
 from state.events import OrderLine, ShipTo
 
 Sku = Annotated[
@@ -273,6 +274,9 @@ class OrderPublic(_Public):
     lines: list[LineDecisionPublic]
     rejections: list[RejectionPublic] = Field(description="SKUs the dataflow refused whole.")
     released: list[ReleasePublic] = Field(description="Cancellations and expiries since.")
+    routing: RoutingDecisionPublic | None = Field(
+        default=None, description="Which sites fulfil the order and why (null: not routed yet)."
+    )
 
 
 class OrderPendingPublic(_Public):

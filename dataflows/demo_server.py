@@ -26,6 +26,7 @@ from api.ledger_reader import LedgerReader
 from api.publisher import QueuePublisher
 from api.server import keys_banner
 from connectors.replay.online_retail import ReplayStats, build_catalog, data_file, replay
+from connectors.routing_config import routing_policy_for
 from connectors.simulator import build_catalog as simulated_catalog
 from connectors.simulator import simulate
 from dataflows.embedded import SCHEMA, EmbeddedEngine
@@ -77,7 +78,8 @@ def paced(
 def run_demo_server(options: DemoOptions, console: Console | None = None) -> None:
     console = console or Console()
     catalog, events, what = choose_stream(options, console)
-    engine = EmbeddedEngine(catalog, options.work_dir / "postgres").start()
+    policy = routing_policy_for("online-retail" if "Online Retail" in what else "", catalog)
+    engine = EmbeddedEngine(catalog, options.work_dir / "postgres", routing_policy=policy).start()
     keys, key_of = ApiKeys.generate()
     ledger = LedgerReader(engine.dsn, SCHEMA, max_size=4)
     deps = ApiDeps(
@@ -94,6 +96,7 @@ def run_demo_server(options: DemoOptions, console: Console | None = None) -> Non
     web.start()
     base = f"http://127.0.0.1:{options.port}"
     console.print(f"[bold]skuflow demo[/bold]: {what}, at {options.speed:,.0f}× real time.")
+    console.print(f"[bold]Dashboard: {base}/[/bold]  (open it and paste the admin key below)")
     console.print(f"API: {base}/v1   docs: {base}/docs   health: {base}/healthz")
     console.print(keys_banner(key_of).replace(".../", f"{base}/"))
     console.print("Ctrl-C stops the demo; the ledger is left intact.\n")

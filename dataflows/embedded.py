@@ -22,12 +22,17 @@ from bytewax.testing import run_main
 from connectors.embedded_postgres import EmbeddedPostgres
 from connectors.inprocess import QueueSource, raw_event
 from connectors.memory_view import MemoryLiveView, MemoryLiveViewSink
+from connectors.postgres.decisions import RoutingDecisionSink
 from connectors.postgres.ledger import PostgresLedgerSink
 from connectors.postgres.migrate import migrate
+from connectors.postgres.proposals import ReorderProposalSink
 from dataflows.inventory import InventorySinks, build_inventory_flow
+from dataflows.replenishment import ReplenishmentTap
+from dataflows.routing import Routing
 from state.catalog import Catalog
 from state.events import Event
 from state.intake import RawEvent
+from state.routing_policy import RoutingPolicy
 
 log = logging.getLogger(__name__)
 SCHEMA = "skuflow"
@@ -44,6 +49,7 @@ class EmbeddedEngine:
     _postgres: EmbeddedPostgres | None = None
     _thread: threading.Thread | None = None
     published: int = 0
+    routing_policy: RoutingPolicy | None = None  # routes orders and records their decisions
 
     def start(self) -> EmbeddedEngine:
         self._postgres = EmbeddedPostgres(self.data_dir, fresh=self.fresh)
@@ -52,8 +58,18 @@ class EmbeddedEngine:
         sinks = InventorySinks(
             views=[MemoryLiveViewSink(self.view)],
             combined=[PostgresLedgerSink(self.dsn, SCHEMA)],
+            decisions=[RoutingDecisionSink(self.dsn, SCHEMA)],
+            # Demand learnt per SKU and site; reorder proposals for GET /v1/proposals.
+            taps=[ReplenishmentTap(self.catalog, sinks=[ReorderProposalSink(self.dsn, SCHEMA)])],
         )
-        flow = build_inventory_flow(self.source, sinks, self.catalog, flow_id="skuflow-embedded")
+        routing = (
+            None
+            if self.routing_policy is None
+            else Routing.for_catalog(self.catalog, self.routing_policy)
+        )
+        flow = build_inventory_flow(
+            self.source, sinks, self.catalog, flow_id="skuflow-embedded", routing=routing
+        )
         self._thread = threading.Thread(target=run_main, args=(flow,), name="dataflow", daemon=True)
         self._thread.start()
         log.info("embedded engine started: ledger in %s", self.data_dir)

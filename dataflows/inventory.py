@@ -27,7 +27,7 @@ views are absolute.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TypeVar
@@ -38,18 +38,34 @@ from bytewax.dataflow import Dataflow, Stream
 from bytewax.inputs import Source
 from bytewax.outputs import Sink
 
+from dataflows.reservations import expiries
+from dataflows.routing import PlanRecord, Routing, assemble_decisions, decode_plan, is_plan_key
 from state.apply import apply
 from state.catalog import Catalog
-from state.events import Event, narrowed, skus_of
+from state.events import Event, OrderPlaced, ReservationExpired, narrowed, skus_of
 from state.intake import DeadLetter, DeadLetterReason, RawEvent, dead_letter, decode
 from state.ledger import LedgerEntry, entries_of
-from state.outputs import Movement
+from state.outputs import Movement, Output
+from state.routing_outcome import OrderRouted
 from state.stock import SkuStock
 from state.views import SkuView, view_of
 
 Keyed = tuple[str, tuple[str, Event]]  # (sku, (sku, event)): the fold needs its key for new state
 Folded = LedgerEntry | SkuView
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """One event applied to one SKU, for taps: the event, what `apply` emitted, the stock after."""
+
+    event: Event
+    outputs: tuple[Output, ...]
+    stock: SkuStock
+
+
+# A step reading every applied event, keyed by SKU, on the fold's worker (same key, same order).
+Tap = Callable[[Stream[tuple[str, Applied]]], None]
 
 
 @dataclass(frozen=True)
@@ -61,13 +77,25 @@ class InventorySinks:
     dead_letters: list[Sink[DeadLetter]] = field(default_factory=list)
     # One sink for a store that wants all three in one transaction (the PostgreSQL ledger).
     combined: list[Sink[LedgerEntry | SkuView | DeadLetter]] = field(default_factory=list)
+    # One explained routing decision per order (only when the flow is built with `routing`).
+    decisions: list[Sink[OrderRouted]] = field(default_factory=list)
+    # Reservations nobody confirmed in time (only with `routing.hold`): inputs for the flow.
+    expiries: list[Sink[ReservationExpired]] = field(default_factory=list)
+    # Steps that read every applied event (`dataflows.replenishment.ReplenishmentTap`).
+    taps: list[Tap] = field(default_factory=list)
 
 
-def route(catalog: Catalog, raw: RawEvent) -> list[Keyed | DeadLetter]:
+def route(
+    catalog: Catalog, raw: RawEvent, routing: Routing | None = None
+) -> list[Keyed | PlanRecord | DeadLetter]:
     """Decode one raw event and address it to every SKU it concerns (or dead-letter it).
 
-    A raw event with a key comes from the sequenced log: it is already one SKU's part.
+    A raw event with a key comes from the sequenced log: it is already one SKU's part, or a
+    routing plan. With `routing`, an order is planned first (its lines get their sites) and its
+    `PlanRecord` follows its parts (`dataflows.routing`).
     """
+    if is_plan_key(raw.key):
+        return [decode_plan(raw)]
     decoded = decode(raw)
     if isinstance(decoded, DeadLetter):
         return [decoded]
@@ -77,20 +105,27 @@ def route(catalog: Catalog, raw: RawEvent) -> list[Keyed | DeadLetter]:
     if not skus:
         reason = f"{decoded.type} {decoded.event_id} names no SKU in the catalog"
         return [dead_letter(raw, DeadLetterReason.UNRESOLVED_SKU, reason, decoded.event_id)]
+    plans: list[PlanRecord] = []
+    if routing is not None and isinstance(decoded, OrderPlaced):
+        decoded, record = routing.router(decoded)
+        plans.append(record)
     if len(skus) == 1:
-        return [(skus[0], (skus[0], decoded))]
-    return [(sku, (sku, narrowed(decoded, sku, catalog))) for sku in skus]
+        return [(skus[0], (skus[0], decoded)), *plans]
+    return [*((sku, (sku, narrowed(decoded, sku, catalog))) for sku in skus), *plans]
 
 
 def fold(
-    catalog: Catalog, stock: SkuStock | None, item: tuple[str, Event]
-) -> tuple[SkuStock, Iterable[Folded]]:
-    """Apply one event to its SKU's state; emit its ledger entries and, if stock moved, a view."""
+    catalog: Catalog, stock: SkuStock | None, item: tuple[str, Event], *, applied: bool = False
+) -> tuple[SkuStock, Iterable[Folded | Applied]]:
+    """Apply one event to its SKU's state; emit its ledger entries and, if stock moved, a view
+    (and, for taps, the `Applied` record)."""
     sku, event = item
     changed, outputs = apply(stock, event, catalog, sku=sku)
-    folded: list[Folded] = list(entries_of(event, sku, outputs))
+    folded: list[Folded | Applied] = list(entries_of(event, sku, outputs))
     if any(isinstance(output, Movement) for output in outputs):
         folded.append(view_of(changed, catalog, event.occurred_at, event.event_id))
+    if applied:
+        folded.append(Applied(event, outputs, changed))
     return changed, folded
 
 
@@ -102,25 +137,52 @@ def to_log_message(item: Keyed) -> LogMessage:
     return KafkaSinkMessage(sku.encode(), event.model_dump_json().encode())
 
 
-def _is_keyed(item: Keyed | DeadLetter) -> bool:
+def to_plan_message(record: PlanRecord) -> LogMessage:
+    return KafkaSinkMessage(record.key.encode(), record.encoded())
+
+
+def _is_keyed(item: Keyed | PlanRecord | DeadLetter) -> bool:
     return not isinstance(item, DeadLetter)
 
 
 def intake(
     name: str, flow: Dataflow, source: Source[RawEvent], catalog: Catalog
 ) -> tuple[Stream[Keyed], Stream[DeadLetter]]:
+    keyed, dead, _plans = intake_with_plans(name, flow, source, catalog)
+    return keyed, dead
+
+
+def intake_with_plans(
+    name: str,
+    flow: Dataflow,
+    source: Source[RawEvent],
+    catalog: Catalog,
+    routing: Routing | None = None,
+) -> tuple[Stream[Keyed], Stream[DeadLetter], Stream[PlanRecord]]:
     raw = op.input(f"{name}_input", flow, source)
     # RawEvent
-    routed = op.flat_map(f"{name}_decode_and_key", raw, partial(route, catalog))
-    # (sku, (sku, Event)) | DeadLetter
+    routed = op.flat_map(f"{name}_decode_and_key", raw, partial(route, catalog, routing=routing))
+    # (sku, (sku, Event)) | PlanRecord | DeadLetter
     split = op.branch(f"{name}_split_dead_letters", routed, _is_keyed)
-    return split.trues, split.falses  # type: ignore[return-value]
+    plans = op.branch(f"{name}_split_plans", split.trues, lambda i: isinstance(i, PlanRecord))
+    return plans.falses, split.falses, plans.trues  # type: ignore[return-value]
 
 
 def _fold_and_write(
-    keyed: Stream[Keyed], dead: Stream[DeadLetter], sinks: InventorySinks, catalog: Catalog
+    keyed: Stream[Keyed],
+    dead: Stream[DeadLetter],
+    sinks: InventorySinks,
+    catalog: Catalog,
+    plans: Stream[PlanRecord] | None = None,
+    routing: Routing | None = None,
 ) -> None:
-    folded = op.stateful_flat_map("fold", keyed, partial(fold, catalog))
+    folded = op.stateful_flat_map("fold", keyed, partial(fold, catalog, applied=bool(sinks.taps)))
+    # (sku, LedgerEntry | SkuView | Applied)
+    if sinks.taps:
+        tapped = op.branch("split_applied", folded, lambda item: isinstance(item[1], Applied))
+        for tap in sinks.taps:
+            tap(tapped.trues)  # type: ignore[arg-type]
+        folded = tapped.falses
     # (sku, LedgerEntry | SkuView)
     unkeyed = op.key_rm("unkey", folded)
     # LedgerEntry | SkuView
@@ -131,6 +193,14 @@ def _fold_and_write(
     _write(sinks.ledger, "ledger", entries)
     _write(sinks.views, "views", views)
     _write(sinks.dead_letters, "dead_letters", dead)
+    if routing is not None and plans is not None:
+        decisions = assemble_decisions(routing, plans, entries, views)
+        # OrderRouted
+        _write(sinks.decisions, "decisions", decisions)
+        if routing.hold is not None:
+            expired = expiries(decisions, entries, routing.hold)
+            # ReservationExpired, to go back into the flow's input
+            _write(sinks.expiries, "expiries", expired)
     if sinks.combined:
         everything = op.merge("all_outputs", entries, views, dead)
         # LedgerEntry | SkuView | DeadLetter
@@ -143,11 +213,12 @@ def build_inventory_flow(
     catalog: Catalog,
     *,
     flow_id: str = "skuflow-inventory",
+    routing: Routing | None = None,
 ) -> Dataflow:
-    """One process, one ordered source: decode, key and fold directly."""
+    """One process, one ordered source: decode, (route,) key and fold directly."""
     flow = Dataflow(flow_id)
-    keyed, dead = intake("raw_events", flow, source, catalog)
-    _fold_and_write(keyed, dead, sinks, catalog)
+    keyed, dead, plans = intake_with_plans("raw_events", flow, source, catalog, routing)
+    _fold_and_write(keyed, dead, sinks, catalog, plans, routing)
     return flow
 
 
@@ -158,10 +229,11 @@ def build_sequencer_flow(
     catalog: Catalog,
     *,
     flow_id: str = "skuflow-sequencer",
+    routing: Routing | None = None,
 ) -> Dataflow:
     """Only the first half: stream topics into the sequenced log, bad input to dead letters."""
     flow = Dataflow(flow_id)
-    dead = _sequence(flow, streams, log_sink, catalog)
+    dead = _sequence(flow, streams, log_sink, catalog, routing)
     _write(dead_letter_sinks, "dead_letters", dead)
     return flow
 
@@ -174,24 +246,34 @@ def build_sequenced_flow(
     catalog: Catalog,
     *,
     flow_id: str = "skuflow-inventory",
+    routing: Routing | None = None,
 ) -> Dataflow:
     """Stream topics into the sequenced log; the log folded into ledger and views."""
     flow = Dataflow(flow_id)
-    stream_dead = _sequence(flow, streams, log_sink, catalog)
-    logged, log_dead = intake("log", flow, log, catalog)
-    # logged: (sku, (sku, Event)) in the log's order per SKU
+    stream_dead = _sequence(flow, streams, log_sink, catalog, routing)
+    logged, log_dead, plans = intake_with_plans("log", flow, log, catalog)
+    # logged: (sku, (sku, Event)) in the log's order per SKU; plans: PlanRecord from the log
     dead = op.merge("dead_letters", stream_dead, log_dead)
-    _fold_and_write(logged, dead, sinks, catalog)
+    _fold_and_write(logged, dead, sinks, catalog, plans, routing)
     return flow
 
 
 def _sequence(
-    flow: Dataflow, streams: Source[RawEvent], log_sink: Sink[LogMessage], catalog: Catalog
+    flow: Dataflow,
+    streams: Source[RawEvent],
+    log_sink: Sink[LogMessage],
+    catalog: Catalog,
+    routing: Routing | None = None,
 ) -> Stream[DeadLetter]:
-    """Decode and key the stream topics' events into the sequenced log; return the dead letters."""
-    keyed, dead = intake("streams", flow, streams, catalog)
+    """Decode, (route,) and key the stream topics' events into the sequenced log; return the
+    dead letters. A routed order's plan goes into the log beside its parts."""
+    keyed, dead, plans = intake_with_plans("streams", flow, streams, catalog, routing)
     messages = op.map("to_log_message", keyed, to_log_message)
     # KafkaSinkMessage(key=sku, value=that SKU's part of the event)
+    if routing is not None:
+        planned = op.map("plan_to_log_message", plans, to_plan_message)
+        # KafkaSinkMessage(key=PLAN_KEY + event id, value=PlanRecord JSON)
+        messages = op.merge("log_messages", messages, planned)
     op.output("sequenced_log", messages, log_sink)
     return dead
 

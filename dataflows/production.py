@@ -1,4 +1,5 @@
-"""Production wiring: Kafka in; Redis live view, PostgreSQL ledger and stock-changes topic out.
+"""Production wiring: Kafka in; Redis live view, PostgreSQL ledger and stock-changes topic out
+(and reorder proposals: PostgreSQL `reorder_proposal` and the `proposals` topic).
 
 `skuflow run` builds these from `Settings`:
 
@@ -19,11 +20,23 @@ from bytewax.outputs import Sink
 
 from connectors.kafka.admin import ensure_topics
 from connectors.kafka.changes import StockChangesSink
+from connectors.kafka.decisions import DecisionsSink
+from connectors.kafka.expiries import ExpiriesSink
 from connectors.kafka.merged_source import MergedKafkaSource
+from connectors.kafka.proposals import ProposalsSink
 from connectors.kafka.source import KafkaEventSource
-from connectors.kafka.topics import DEAD_LETTERS, SEQUENCED, STOCK_CHANGES, Topics
+from connectors.kafka.topics import (
+    DEAD_LETTERS,
+    DECISIONS,
+    PROPOSALS,
+    SEQUENCED,
+    STOCK_CHANGES,
+    Topics,
+)
+from connectors.postgres.decisions import RoutingDecisionSink
 from connectors.postgres.ledger import PostgresLedgerSink
 from connectors.postgres.migrate import migrate
+from connectors.postgres.proposals import ReorderProposalSink
 from connectors.redis.live_view import RedisLiveViewSink
 from connectors.settings import Settings
 from dataflows.inventory import (
@@ -32,8 +45,11 @@ from dataflows.inventory import (
     build_sequenced_flow,
     build_sequencer_flow,
 )
+from dataflows.replenishment import ReplenishmentTap
+from dataflows.routing import Routing
 from state.catalog import Catalog
 from state.intake import DeadLetter
+from state.replenishment import ReplenishmentConfig
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +88,8 @@ class Wiring:
             *self.topics.inputs(),
             self.topics.name(SEQUENCED),
             self.topics.name(STOCK_CHANGES),
+            self.topics.name(DECISIONS),
+            self.topics.name(PROPOSALS),
         ]
         ensure_topics(self.brokers, names, self.partitions)
         ensure_topics(self.brokers, [self.topics.name(DEAD_LETTERS)], 1)
@@ -79,13 +97,30 @@ class Wiring:
         if applied:
             log.info("ledger schema %s: applied %s", self.postgres_schema, ", ".join(applied))
 
-    def sinks(self) -> InventorySinks:
+    def sinks(self, catalog: Catalog | None = None) -> InventorySinks:
+        """Every sink; with a catalog, also replenishment and its proposals (PostgreSQL, Kafka)."""
         return InventorySinks(
             views=[
                 RedisLiveViewSink(self.redis_url, self.redis_prefix),
                 StockChangesSink(self.broker_list, self.topics.name(STOCK_CHANGES)),
             ],
             combined=[PostgresLedgerSink(self.postgres_dsn, self.postgres_schema)],
+            decisions=[
+                RoutingDecisionSink(self.postgres_dsn, self.postgres_schema),
+                DecisionsSink(self.broker_list, self.topics.name(DECISIONS)),
+            ],
+            expiries=[ExpiriesSink(self.broker_list, self.topics.name("orders"))],
+            taps=[] if catalog is None else [self.replenishment(catalog)],
+        )
+
+    def replenishment(self, catalog: Catalog) -> ReplenishmentTap:
+        return ReplenishmentTap(
+            catalog,
+            ReplenishmentConfig(),
+            [
+                ReorderProposalSink(self.postgres_dsn, self.postgres_schema),
+                ProposalsSink(self.broker_list, self.topics.name(PROPOSALS)),
+            ],
         )
 
     def log_sink(self) -> KafkaSink:
@@ -97,21 +132,32 @@ class Wiring:
         )
 
 
-def sequenced_flow(wiring: Wiring, catalog: Catalog) -> Dataflow:
+def sequenced_flow(wiring: Wiring, catalog: Catalog, routing: Routing | None = None) -> Dataflow:
+    """With `routing`, orders are planned as they are sequenced and their decisions written."""
     streams = MergedKafkaSource(wiring.broker_list, wiring.topics.inputs(), tail=True)
     log_source = KafkaEventSource(wiring.broker_list, [wiring.topics.name(SEQUENCED)], tail=True)
-    return build_sequenced_flow(streams, wiring.log_sink(), log_source, wiring.sinks(), catalog)
+    return build_sequenced_flow(
+        streams, wiring.log_sink(), log_source, wiring.sinks(catalog), catalog, routing=routing
+    )
 
 
-def sequencer_flow(wiring: Wiring, catalog: Catalog) -> Dataflow:
-    """Stream topics (read to their current end) into the sequenced log; dead letters recorded."""
+def sequencer_flow(wiring: Wiring, catalog: Catalog, routing: Routing | None = None) -> Dataflow:
+    """Stream topics (read to their current end) into the sequenced log; dead letters recorded.
+
+    Alone, the sequencer sees no views, so its routing picture is empty (every line is planned
+    at its nearest site and the commit falls back); the tailing `sequenced_flow` sees them."""
     streams = MergedKafkaSource(wiring.broker_list, wiring.topics.inputs(), tail=False)
     # The ledger sink takes dead letters among its items (LedgerEntry | SkuView | DeadLetter).
     ledger = cast(Sink[DeadLetter], PostgresLedgerSink(wiring.postgres_dsn, wiring.postgres_schema))
-    return build_sequencer_flow(streams, wiring.log_sink(), [ledger], catalog)
+    return build_sequencer_flow(streams, wiring.log_sink(), [ledger], catalog, routing=routing)
 
 
-def log_fold_flow(wiring: Wiring, catalog: Catalog, *, tail: bool = False) -> Dataflow:
-    """The sequenced log folded into the ledger, the live view and the stock-changes topic."""
+def log_fold_flow(
+    wiring: Wiring, catalog: Catalog, *, tail: bool = False, routing: Routing | None = None
+) -> Dataflow:
+    """The sequenced log folded into the ledger, the live view and the stock-changes topic
+    (and, with `routing`, the routing plans in the log into decisions)."""
     log_source = KafkaEventSource(wiring.broker_list, [wiring.topics.name(SEQUENCED)], tail=tail)
-    return build_inventory_flow(log_source, wiring.sinks(), catalog, flow_id="skuflow-fold")
+    return build_inventory_flow(
+        log_source, wiring.sinks(catalog), catalog, flow_id="skuflow-fold", routing=routing
+    )

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from dataflows.inventory import route
+from dataflows.routing import is_plan_key
 from state.apply import apply
 from state.atp import network_atp
 from state.buckets import ON_HAND_BUCKETS, Quantities
@@ -55,11 +56,15 @@ def recompute(raws: Iterable[RawEvent], catalog: Catalog) -> Recomputed:
     states: dict[str, SkuStock] = {}
     events = dead = 0
     for raw in raws:
+        if is_plan_key(raw.key):
+            continue  # a routing plan in the log: it explains an order, it moves no stock
         events += 1
         for item in route(catalog, raw):
             if isinstance(item, DeadLetter):
                 dead += 1
                 continue
+            if not isinstance(item, tuple):
+                continue  # a plan record: skipped above already
             sku, (_, event) = item
             states[sku], _ = apply(states.get(sku), event, catalog, sku=sku)
     return Recomputed(states, events, dead)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the local real services need, only those missing:
 #   redis-server (Redis), postgresql (the server, used when running as root),
-#   a Java 17+ runtime and Maven (the Kafka broker's jars come from Maven Central).
+#   a Java 17+ runtime and Maven (the Kafka broker's jars come from Maven Central), and
+#   chromium (when run as root), which the dashboard's browser test drives (tests/browser).
 set -euo pipefail
 
 missing=()
@@ -12,6 +13,7 @@ fi
 java_major=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1 || true)
 if [ -z "${java_major}" ] || [ "${java_major}" -lt 17 ]; then missing+=(openjdk-17-jre-headless); fi
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
+if [ "$(id -u)" = 0 ] && [ ! -x /usr/bin/chromium ]; then missing+=(chromium); fi
 
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != 0 ]; then

@@ -9,6 +9,8 @@ Entry point: `state.apply.apply(state | None, event, catalog, *, sku=None) -> (s
   (FEFO reservation and release), `floor`, `fulfilment`, `commercial` (one rule per event),
   `checks` (field checks), `rejections` (reason codes).
 - Figures and outputs: `atp` (ATP formulas), `outputs` (movements, rejections, decisions).
+- Routing: `routing_policy` (rate table and cost model parameters), `routing` (plans: which
+  site ships each order line, and the baselines), `routing_outcome` (`OrderRouted`).
 - Edges: `intake` (bytes to events or dead letters), `ledger` (ledger entries), `views` (live
   view snapshots).
 """

@@ -22,6 +22,7 @@ from api import orders
 from api.deps import ApiDeps, ChannelDep, DepsDep
 from api.errors import AUTH, described, not_found, unprocessable
 from api.ledger_reader import DecisionRow
+from api.routing_schemas import RoutingDecisionPublic
 from api.schemas import OrderCancelCreate, OrderCreate, OrderPendingPublic, OrderPublic
 from state.events import Event
 
@@ -169,7 +170,10 @@ async def _current(deps: ApiDeps, order_id: str) -> tuple[OrderPublic, list[Deci
 )
 async def read_order(order_id: OrderIdPath, deps: DepsDep, _: ChannelDep) -> OrderPublic:
     decision, _rows_found = await _current(deps, order_id)
-    return decision
+    routed = await run_in_threadpool(deps.ledger.routing_decision, order_id)
+    if routed is None:
+        return decision
+    return decision.model_copy(update={"routing": RoutingDecisionPublic.of(routed)})
 
 
 @router.post(

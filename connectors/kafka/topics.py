@@ -40,6 +40,13 @@ SEQUENCED = "sequenced"
 # Output streams
 STOCK_CHANGES = "stock-changes"
 DEAD_LETTERS = "dead-letters"
+# One explained routing decision per order (`state.routing_outcome.OrderRouted`), keyed by order
+# id, its value the decision as JSON (connectors/kafka/decisions.py).
+DECISIONS = "decisions"
+# Reorder proposals (`state.demand.proposals.ReorderProposed`), keyed by SKU, each the whole
+# proposal with its reasoning as JSON (connectors/kafka/proposals.py).
+PROPOSALS = "proposals"
+OUTPUTS = (SEQUENCED, STOCK_CHANGES, DEAD_LETTERS, DECISIONS, PROPOSALS)
 
 _STREAM_OF_TYPE = {t: stream for stream, types in STREAMS.items() for t in types}
 
@@ -51,7 +58,7 @@ class Topics:
     prefix: str = "skuflow"
 
     def name(self, stream: str) -> str:
-        if stream not in STREAMS and stream not in (SEQUENCED, STOCK_CHANGES, DEAD_LETTERS):
+        if stream not in STREAMS and stream not in OUTPUTS:
             msg = f"unknown stream {stream!r}; streams are {sorted(STREAMS)}"
             raise KeyError(msg)
         return f"{self.prefix}.{stream}"

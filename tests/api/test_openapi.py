@@ -114,6 +114,16 @@ PUBLIC_SURFACE = {
     ("POST", "/v1/orders/{order_id}:cancel"),
     ("POST", "/v1/events"),
     ("GET", "/v1/ledger"),
+    ("GET", "/v1/routing/decisions"),
+    ("GET", "/v1/routing/decisions/{order_id}"),
+    ("GET", "/v1/dead-letters"),
+    ("GET", "/v1/dashboard/busiest"),
+    ("GET", "/v1/dashboard/health"),
+    ("GET", "/v1/dashboard/me"),
+    ("GET", "/v1/proposals"),
+    ("GET", "/v1/proposals/{proposal_id}"),
+    ("POST", "/v1/proposals/{proposal_id}:approve"),
+    ("POST", "/v1/proposals/{proposal_id}:reject"),
 }
 
 

@@ -21,7 +21,7 @@ from bytewax.testing import TestingSource, run_main
 
 from connectors.postgres import queries
 from connectors.postgres.ledger import LedgerItem, PostgresLedger, PostgresLedgerSink
-from connectors.postgres.migrate import migrate
+from connectors.postgres.migrate import MIGRATIONS, migrate
 from connectors.postgres.retry import Backoff
 from connectors.services.base import free_port
 from state.apply import apply
@@ -165,6 +165,10 @@ def a_day_of_trading(fold: Fold) -> list[LedgerItem]:
     )
 
 
+# Every migration in the folder, in order: each issue adds its own.
+MIGRATION_IDS = sorted(p.stem for p in MIGRATIONS.glob("*.sql") if ".rollback" not in p.name)
+
+
 def table(conn: psycopg.Connection, name: str) -> list[tuple[Any, ...]]:
     return conn.execute(f"SELECT * FROM {name} ORDER BY 1, 2, 3").fetchall()
 
@@ -177,11 +181,14 @@ def everything(conn: psycopg.Connection) -> dict[str, list[tuple[Any, ...]]]:
 def test_migrations_apply_once_and_then_find_nothing_to_do(
     postgres_dsn: str, unique: str, pg_schema: psycopg.Connection
 ) -> None:
-    assert migrate(postgres_dsn, unique) == [
+    applied = migrate(postgres_dsn, unique)
+    assert applied[:4] == [
         "0001_ledger",
         "0002_dead_letter",
         "0003_current_stock",
+        "0004_routing_decision",
     ]
+    assert applied == MIGRATION_IDS
     assert migrate(postgres_dsn, unique) == []
 
     tables = pg_schema.execute(
@@ -194,7 +201,7 @@ def test_migrations_apply_once_and_then_find_nothing_to_do(
 def test_migrate_creates_the_schema_it_is_given(postgres_dsn: str, unique: str) -> None:
     schema = f"{unique}_fresh"
     try:
-        assert len(migrate(postgres_dsn, schema)) == 3
+        assert len(migrate(postgres_dsn, schema)) == len(MIGRATION_IDS)
         with psycopg.connect(postgres_dsn) as conn:
             found = conn.execute("SELECT to_regclass(%s)", [f"{schema}.ledger"]).fetchone()
         assert found == (f"{schema}.ledger",)

@@ -1,0 +1,504 @@
+"""`skuflow bench forecast`: forecast accuracy on the real data, and what a model costs.
+
+Test-then-train (`state.demand.evaluation`): every period is forecast one step ahead before it
+is learnt. Panels:
+
+- Online Retail, daily demand per SKU (the network): SKUs with demand on at least `min_days`
+  days; each series from its first sale to 2011-12-09 (Saturdays and closed days are zeros);
+  the first 28 days of each series are learnt, not scored.
+- Online Retail, daily demand per SKU and site (what the dataflow forecasts), same rule.
+- Online Retail, daily demand per ship-to country (every SKU summed), countries with demand on
+  at least 20 days.
+- Car parts, monthly demand per part (`connectors.replay.demand_history`), parts with at least
+  24 months; the first 12 months learnt, not scored.
+
+Scores: mean MASE, mean RMSSE, mean MAE over series, and the total bias (Σŷ − Σy) / Σy. Model
+cost: microseconds per `update` and per `forecast`, and bytes per model (pickled, and measured
+with tracemalloc over 1,000 models).
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import pickle
+import platform
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from connectors.replay.demand_history import (
+    MonthlyDemand,
+    RetailDemand,
+    carparts_demand,
+    online_retail_demand,
+)
+from state.demand.baselines import MovingAverage, SeasonalNaive
+from state.demand.classify import DemandPattern, PatternStats
+from state.demand.evaluation import Method, Series, Summary, evaluate
+from state.demand.forecast import Forecast, Forecaster
+from state.demand.holt_winters import RiverHoltWinters
+from state.demand.intermittent import Croston, Tsb, sba
+from state.demand.selector import (
+    SMOOTHING,
+    TSB,
+    AdaptiveForecaster,
+    daily_forecaster,
+    monthly_forecaster,
+)
+from state.demand.smoothing import SeasonalSmoothing, SmoothingParams
+
+DAILY_WARMUP = 28
+MONTHLY_WARMUP = 12
+SKUFLOW = SmoothingParams(alpha=0.05, gamma=0.0)  # the level; the weekly profile is pooled
+POOLED_PROFILE = SmoothingParams(alpha=0.1, gamma=0.1)  # learnt from the panel's total demand
+OWN_PROFILE = SmoothingParams(alpha=0.05, gamma=0.1)
+BASELINE = "moving average 28"
+CHOSEN = "skuflow: smoothing, pooled weekly profile"
+TARGET = 0.15  # at least 15% lower mean MASE than the 28-day moving average, per SKU
+
+
+@dataclass(frozen=True)
+class Zero:
+    """Forecasts no demand, ever: the sanity check that MAE-based scores reward it."""
+
+    def update(self, y: float) -> Zero:
+        return self
+
+    def forecast(self, h: int = 1) -> Forecast:
+        return Forecast(0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class MovingMedian:
+    window: int = 28
+    last: tuple[float, ...] = ()
+
+    def update(self, y: float) -> MovingMedian:
+        return MovingMedian(self.window, (*self.last, y)[-self.window :])
+
+    def forecast(self, h: int = 1) -> Forecast:
+        if not self.last:
+            return Forecast(0.0, 0.0)
+        ordered = sorted(self.last)
+        return Forecast(ordered[len(ordered) // 2], 0.0)
+
+
+@dataclass(frozen=True)
+class CountMedian:
+    """Another forecaster's predictive median (negative binomial), the MAE-optimal point."""
+
+    inner: Any
+
+    def update(self, y: float) -> CountMedian:
+        return CountMedian(self.inner.update(y))
+
+    def forecast(self, h: int = 1) -> Forecast:
+        made = self.inner.forecast(h)
+        return Forecast(float(made.count_quantile(0.5)), made.variance)
+
+
+@dataclass
+class Panel:
+    name: str
+    series: list[Series]
+    calendar_phase: int
+    warmup: int
+    note: str
+    methods: list[Method] = field(default_factory=list)
+
+
+def _smoothing(params: SmoothingParams) -> Callable[[Series], Forecaster]:
+    return lambda s: SeasonalSmoothing.starting(params, (), s.phase)
+
+
+def _auto(series: Series) -> Forecaster:
+    """ADI/CV² picking TSB for intermittent and lumpy series (the textbook rule), else smoothing."""
+    rules = {
+        DemandPattern.SMOOTH: SMOOTHING,
+        DemandPattern.ERRATIC: SMOOTHING,
+        DemandPattern.INTERMITTENT: TSB,
+        DemandPattern.LUMPY: TSB,
+    }
+    smoothing = SeasonalSmoothing.starting(SKUFLOW, (), series.phase)
+    return AdaptiveForecaster({SMOOTHING: smoothing, TSB: Tsb()}, rules, PatternStats(91.0))
+
+
+def daily_methods() -> list[Method]:
+    return [
+        Method(BASELINE, lambda s: MovingAverage(28)),
+        Method("seasonal naive 7", lambda s: SeasonalNaive(7)),
+        Method("Croston", lambda s: Croston(0.1)),
+        Method("SBA", lambda s: sba(0.1)),
+        Method("TSB", lambda s: Tsb(0.1, 0.1)),
+        Method("Holt-Winters (river, wrapped)", lambda s: RiverHoltWinters(0.05, 0.0, 0.05)),
+        Method("smoothing, own weekly profile", _smoothing(OWN_PROFILE)),
+        Method(CHOSEN, _smoothing(SKUFLOW), pooled=POOLED_PROFILE),
+        Method("ADI/CV²: TSB if intermittent or lumpy", _auto, pooled=POOLED_PROFILE),
+        Method("skuflow's count median (MAE-optimal point)", _median, pooled=POOLED_PROFILE),
+        Method("sanity: moving median 28", lambda s: MovingMedian(28)),
+        Method("sanity: always 0", lambda s: Zero()),
+    ]
+
+
+def _median(series: Series) -> Forecaster:
+    return CountMedian(SeasonalSmoothing.starting(SKUFLOW, (), series.phase))
+
+
+def monthly_methods() -> list[Method]:
+    monthly = SmoothingParams(alpha=0.1, gamma=0.0, period=1)
+    return [
+        Method("naive (last month)", lambda s: SeasonalNaive(1)),
+        Method("moving average 12", lambda s: MovingAverage(12)),
+        Method("seasonal naive 12", lambda s: SeasonalNaive(12)),
+        Method("Croston", lambda s: Croston(0.1)),
+        Method("SBA", lambda s: sba(0.1)),
+        Method("TSB", lambda s: Tsb(0.1, 0.1)),
+        Method("smoothing (SES)", lambda s: SeasonalSmoothing.starting(monthly)),
+        Method("skuflow: ADI/CV² (SES, SBA, TSB)", lambda s: monthly_forecaster()),
+        Method("sanity: always 0", lambda s: Zero()),
+    ]
+
+
+def _daily_series(
+    by_key: dict[Any, dict[int, float]], demand: RetailDemand, min_days: int
+) -> list[Series]:
+    panel = []
+    for key, days in sorted(by_key.items(), key=lambda item: str(item[0])):
+        if len(days) < min_days:
+            continue
+        start = min(days)
+        values = tuple(days.get(day, 0.0) for day in range(start, demand.days))
+        weekday = (demand.first_day + timedelta(days=start)).weekday()
+        name = key if isinstance(key, str) else "@".join(key)
+        panel.append(Series(name, start, values, weekday))
+    return panel
+
+
+def retail_panels(demand: RetailDemand, min_days: int) -> list[Panel]:
+    phase = demand.first_day.weekday()
+    per_sku = _daily_series(demand.by_sku(), demand, min_days)
+    per_site = _daily_series(demand.by_sku_site, demand, min_days)
+    per_country = _daily_series(demand.by_country, demand, 20)
+    return [
+        Panel(
+            "Online Retail, daily, per SKU",
+            per_sku,
+            phase,
+            DAILY_WARMUP,
+            f"SKUs with demand on ≥ {min_days} days",
+            daily_methods(),
+        ),
+        Panel(
+            "Online Retail, daily, per SKU and site",
+            per_site,
+            phase,
+            DAILY_WARMUP,
+            f"SKU-sites with demand on ≥ {min_days} days",
+            daily_methods(),
+        ),
+        Panel(
+            "Online Retail, daily, per country",
+            per_country,
+            phase,
+            DAILY_WARMUP,
+            "countries with demand on ≥ 20 days",
+            daily_methods(),
+        ),
+    ]
+
+
+def carparts_panel(monthly: MonthlyDemand) -> Panel:
+    series = [
+        Series(part, 0, values)
+        for part, values in sorted(monthly.series.items())
+        if len(values) >= 24
+    ]
+    return Panel(
+        "Car parts, monthly, per part",
+        series,
+        0,
+        MONTHLY_WARMUP,
+        "parts with ≥ 24 months (cut at their first missing month)",
+        monthly_methods(),
+    )
+
+
+def run_panel(panel: Panel, log: Callable[[str], None]) -> list[Summary]:
+    results = []
+    for method in panel.methods:
+        began = time.perf_counter()
+        summary = evaluate(panel.series, method, panel.warmup, panel.calendar_phase)
+        log(f"  {method.name}: MASE {summary.mase:.3f} ({time.perf_counter() - began:.1f} s)")
+        results.append(summary)
+    return results
+
+
+def by_pattern(panel: Panel, summaries: Sequence[Summary], names: Sequence[str]) -> dict[str, Any]:
+    """Mean MASE per ADI/CV² class (classified on the whole series) for the named methods."""
+    classes: dict[str, str] = {}
+    for series in panel.series:
+        stats = PatternStats(memory=1e9)
+        for y in series.values:
+            stats = stats.update(y)
+        classes[series.key] = stats.pattern.value
+    table: dict[str, Any] = {}
+    for pattern in DemandPattern:
+        keys = {key for key, cls in classes.items() if cls == pattern.value}
+        if not keys:
+            continue
+        row: dict[str, Any] = {"series": len(keys)}
+        for summary in summaries:
+            if summary.method in names:
+                mases = [s.mase for s in summary.scores if s.key in keys]
+                row[summary.method] = sum(mases) / len(mases) if mases else math.nan
+        table[pattern.value] = row
+    return table
+
+
+def model_costs(repeats: int = 20_000, count: int = 1000) -> list[dict[str, Any]]:
+    """µs per update and per forecast, bytes per model, for each forecaster kind."""
+    week = [10.0, 12.0, 0.0, 16.0, 18.0, 0.0, 8.0]
+    makers: list[tuple[str, Callable[[], Any]]] = [
+        ("smoothing, weekly profile", lambda: SeasonalSmoothing.starting(SmoothingParams())),
+        ("Croston / SBA", lambda: Croston(0.1)),
+        ("TSB", Tsb),
+        ("moving average 28", lambda: MovingAverage(28)),
+        ("Holt-Winters (river, wrapped)", RiverHoltWinters),
+        ("skuflow daily forecaster (smoothing + ADI/CV² stats)", daily_forecaster),
+    ]
+    rows = []
+    for name, make in makers:
+        model = make()
+        for y in week * 8:
+            model = model.update(y)
+        began = time.perf_counter()
+        for n in range(repeats):
+            model = model.update(week[n % 7])
+        update_us = (time.perf_counter() - began) / repeats * 1e6
+        began = time.perf_counter()
+        for _ in range(repeats):
+            model.forecast(1)
+        forecast_us = (time.perf_counter() - began) / repeats * 1e6
+        rows.append(
+            {
+                "model": name,
+                "update_us": update_us,
+                "forecast_us": forecast_us,
+                "pickled_bytes": len(pickle.dumps(model)),
+                "traced_bytes": _traced_bytes(make, week, count),
+            }
+        )
+    return rows
+
+
+def _traced_bytes(make: Callable[[], Any], week: list[float], count: int = 1000) -> float:
+    """Python heap per trained model: tracemalloc over `count` models, divided by `count`."""
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    models = []
+    for _ in range(count):
+        model = make()
+        for y in week * 8:
+            model = model.update(y)
+        models.append(model)
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    return (after - before) / count
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import os
+
+    import river
+
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "river": river.__version__,
+        "date": date.today().isoformat(),
+    }
+
+
+def load_retail(data_dir: Path, limit_rows: int | None) -> RetailDemand:
+    return online_retail_demand(data_dir, limit_rows)
+
+
+def load_carparts(data_dir: Path) -> MonthlyDemand:
+    return carparts_demand(data_dir)
+
+
+def run(
+    data_dir: Path,
+    out: Path,
+    *,
+    min_days: int = 50,
+    limit_rows: int | None = None,
+    carparts: bool = True,
+    cost_repeats: int = 20_000,
+    log: Callable[[str], None] = print,
+) -> tuple[dict[str, Any], str]:
+    """Every panel, every method, the model costs: written to out/forecast.{json,md}."""
+    began = time.perf_counter()
+    demand = load_retail(data_dir, limit_rows)
+    log(f"Online Retail demand read in {time.perf_counter() - began:.0f} s")
+    panels = retail_panels(demand, min_days)
+    if carparts:
+        panels.append(carparts_panel(load_carparts(data_dir)))
+    document: dict[str, Any] = {
+        "machine": machine(),
+        "limit_rows": limit_rows,
+        "min_days": min_days,
+        "panels": [],
+    }
+    for panel in panels:
+        log(f"{panel.name}: {len(panel.series)} series")
+        summaries = run_panel(panel, log)
+        entry: dict[str, Any] = {
+            "name": panel.name,
+            "population": panel.note,
+            "series": len(panel.series),
+            "warmup": panel.warmup,
+            "methods": [_summary_dict(s) for s in summaries],
+        }
+        if panel.name.endswith("per SKU"):
+            entry["by_pattern"] = by_pattern(
+                panel, summaries, (BASELINE, "Croston", "SBA", "TSB", CHOSEN)
+            )
+        document["panels"].append(entry)
+    document["model_costs"] = model_costs(cost_repeats, min(1000, cost_repeats))
+    document["target"] = target(document)
+    markdown = to_markdown(document)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "forecast.json").write_text(_json(document))
+    (out / "forecast.md").write_text(markdown)
+    return document, markdown
+
+
+def _summary_dict(summary: Summary) -> dict[str, Any]:
+    return {
+        "method": summary.method,
+        "series": summary.series,
+        "mase": summary.mase,
+        "rmsse": summary.rmsse,
+        "mae": summary.mae,
+        "bias": summary.bias,
+        "median_mase": summary.median_mase,
+    }
+
+
+def target(document: dict[str, Any]) -> dict[str, Any]:
+    """The issue's target: per SKU, ≥ 15% lower mean MASE than the 28-day moving average."""
+    panel = next(p for p in document["panels"] if p["name"].endswith("per SKU"))
+    by_name = {m["method"]: m for m in panel["methods"]}
+    base, chosen = by_name[BASELINE], by_name[CHOSEN]
+    improvement = 1 - chosen["mase"] / base["mase"]
+    return {
+        "metric": "mean MASE, next day, per SKU",
+        "baseline": base["mase"],
+        "skuflow": chosen["mase"],
+        "improvement": improvement,
+        "rmsse_improvement": 1 - chosen["rmsse"] / base["rmsse"],
+        "required": TARGET,
+        "met": improvement >= TARGET,
+    }
+
+
+def _json(document: dict[str, Any]) -> str:
+    import json
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    return json.dumps(clean(document), indent=2) + "\n"
+
+
+def _pct(value: float) -> str:
+    return "n/a" if not math.isfinite(value) else f"{value:+.1%}"
+
+
+def to_markdown(document: dict[str, Any]) -> str:
+    m = document["machine"]
+    lines = [
+        "# Forecast accuracy (test-then-train, one step ahead)",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, river {m['river']}; "
+        f"{m['date']}. Scope: "
+        + (f"the first {document['limit_rows']:,} rows" if document["limit_rows"] else "all data")
+        + ".",
+        "",
+        "Lower is better for MASE, RMSSE and MAE; Δ is the relative improvement over the first",
+        "row's baseline (positive: lower error). Bias = (Σ forecast − Σ demand) / Σ demand.",
+        "",
+    ]
+    for panel in document["panels"]:
+        methods = panel["methods"]
+        base = methods[0]
+        lines += [
+            f"## {panel['name']}",
+            "",
+            f"{panel['series']} series ({panel['population']}); the first {panel['warmup']} "
+            "periods of each series are learnt, not scored.",
+            "",
+            "| method | mean MASE | Δ MASE | mean RMSSE | Δ RMSSE | mean MAE | bias |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for row in methods:
+            lines.append(
+                f"| {row['method']} | {row['mase']:.3f} | {_pct(1 - row['mase'] / base['mase'])}"
+                f" | {row['rmsse']:.3f} | {_pct(1 - row['rmsse'] / base['rmsse'])}"
+                f" | {row['mae']:.2f} | {_pct(row['bias'])} |"
+            )
+        lines.append("")
+        if "by_pattern" in panel:
+            names = [k for k in next(iter(panel["by_pattern"].values())) if k != "series"]
+            lines += [
+                "Mean MASE by demand pattern (ADI/CV² of the whole series):",
+                "",
+                "| pattern | series | " + " | ".join(names) + " |",
+                "|---|---:|" + "---:|" * len(names),
+            ]
+            for pattern, row in panel["by_pattern"].items():
+                cells = " | ".join(f"{row[n]:.3f}" for n in names)
+                lines.append(f"| {pattern} | {row['series']} | {cells} |")
+            lines.append("")
+    t = document["target"]
+    lines += [
+        "## Target",
+        "",
+        f"{t['metric']}: moving average 28 {t['baseline']:.3f}, skuflow {t['skuflow']:.3f}: "
+        f"{t['improvement']:.1%} lower (RMSSE {t['rmsse_improvement']:.1%} lower); required "
+        f"{t['required']:.0%}: **{'met' if t['met'] else 'not met'}**.",
+        "",
+        "## Cost of a model",
+        "",
+        "| model | update (µs) | forecast (µs) | pickled (bytes) | heap (bytes) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for row in document["model_costs"]:
+        lines.append(
+            f"| {row['model']} | {row['update_us']:.2f} | {row['forecast_us']:.2f} | "
+            f"{row['pickled_bytes']} | {row['traced_bytes']:.0f} |"
+        )
+    return "\n".join(lines) + "\n"

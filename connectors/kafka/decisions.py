@@ -1,0 +1,44 @@
+"""The `decisions` topic: one routing decision per order, for other systems to consume.
+
+Each message is keyed by order id and carries the whole `OrderRouted` as JSON (the same document
+the ledger keeps in `routing_decision.detail`), so a redelivered decision is the same message and
+a compacted topic keeps every order's decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bytewax.connectors.kafka import KafkaSink, KafkaSinkMessage
+from bytewax.outputs import DynamicSink, StatelessSinkPartition
+
+from connectors.postgres.decisions import decision_json
+from state.routing_outcome import OrderRouted
+
+
+def decision_message(decision: OrderRouted) -> KafkaSinkMessage[bytes, bytes]:
+    return KafkaSinkMessage(decision.order_id.encode(), decision_json(decision).encode())
+
+
+class _DecisionsPartition(StatelessSinkPartition[OrderRouted]):
+    def __init__(self, inner: StatelessSinkPartition[Any]) -> None:
+        self._inner = inner
+
+    def write_batch(self, items: Sequence[OrderRouted]) -> None:
+        self._inner.write_batch([decision_message(decision) for decision in items])
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class DecisionsSink(DynamicSink[OrderRouted]):
+    """Writes decisions to the decisions topic; Bytewax's KafkaSink flushes every batch."""
+
+    def __init__(self, brokers: list[str], topic: str) -> None:
+        self._kafka = KafkaSink(
+            brokers, topic, add_config={"enable.idempotence": "true", "linger.ms": "5"}
+        )
+
+    def build(self, step_id: str, worker_index: int, worker_count: int) -> _DecisionsPartition:
+        return _DecisionsPartition(self._kafka.build(step_id, worker_index, worker_count))

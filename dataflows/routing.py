@@ -1,0 +1,322 @@
+"""Routing inside the inventory flow: plan each order before it is keyed by SKU, then explain it.
+
+    raw events ─► decode ─► OrderPlaced? ─► Router: plan on the NetworkPicture, set line sites
+                                 │                  └─► PlanRecord (order, plan, expected answers)
+                                 └─► key by SKU ─► fold (the single writer commits each line)
+    PlanRecord + the fold's LineAllocated / Rejected / Duplicate entries, keyed by event id
+        ─► DecisionAssembler ─► OrderRouted ─► ledger (routing_decision), Kafka `decisions`
+
+- `PictureBoard` is the read-only picture the planner sees: site ATP and allocated units per SKU
+  from the flow's own `SkuView`s, and daily demand per (SKU, site) from the plans it recorded
+  (units planned over the trailing `demand_days`, in event time). It lives in the process: in a
+  cluster each process sees the views of its own workers' SKUs, so the picture is approximate;
+  that is acceptable because the keyed commit is the truth (it falls back to other sites, and
+  never reserves more than is there).
+- With the sequenced log, the plan travels in the log beside the order's parts (a message keyed
+  `PLAN_KEY + event id`), so folding the log (the first run, a resumed run, a separate fold
+  process) assembles the same decision from the same plan.
+- `DecisionAssembler` waits until every SKU of the order answered, emits one `OrderRouted`
+  (none for a redelivered order whose every SKU answered Duplicate, nor for an order id already
+  placed), and forgets the order `forget_after` later (wall clock), so late duplicates find a
+  tombstone instead of starting a new wait. An assembly still incomplete `give_up_after` its
+  first item is dropped.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import bytewax.operators as op
+from bytewax.dataflow import Stream
+from bytewax.operators import StatefulLogic
+from pydantic import TypeAdapter
+
+from state.allocation import demands_for
+from state.catalog import Catalog
+from state.events import OrderPlaced, skus_of
+from state.intake import DeadLetter, DeadLetterReason, RawEvent, dead_letter
+from state.ledger import LedgerEntry
+from state.outputs import Duplicate, LineAllocated, Rejected
+from state.rejections import RejectionCode
+from state.routing import (
+    NetworkPicture,
+    OrderToRoute,
+    Planner,
+    RoutingPlan,
+    order_to_route,
+    plan,
+    with_sites,
+)
+from state.routing_outcome import OrderRouted, Outcome, order_routed
+from state.routing_policy import RoutingPolicy
+from state.views import SkuView
+
+PLAN_KEY = "\x1fplan:"  # a log key no SKU code has (control characters are refused at the edge)
+ANSWER_KINDS = ("LineAllocated", "Rejected", "Duplicate")
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRecord:
+    """What the assembler needs from the planning step: the order, its plan, and how many
+    `LineAllocated` each SKU key will answer with."""
+
+    order: OrderToRoute
+    plan: RoutingPlan
+    expected: Mapping[str, int]
+
+    @property
+    def key(self) -> str:
+        """Its key in the sequenced log."""
+        return PLAN_KEY + self.plan.event_id
+
+    def encoded(self) -> bytes:
+        return _RECORD.dump_json(self)
+
+
+_RECORD: TypeAdapter[PlanRecord] = TypeAdapter(PlanRecord)
+
+
+def is_plan_key(key: str | None) -> bool:
+    return key is not None and key.startswith(PLAN_KEY)
+
+
+def decode_plan(raw: RawEvent) -> PlanRecord | DeadLetter:
+    try:
+        return _RECORD.validate_json(raw.payload)
+    except ValueError as exc:
+        reason = f"routing plan record: {str(exc).splitlines()[0]}"
+        return dead_letter(raw, DeadLetterReason.INVALID_EVENT, reason)
+
+
+class PictureBoard:
+    """An in-memory `NetworkPicture` source fed by views and plans (see the module doc)."""
+
+    def __init__(self, catalog: Catalog, *, demand_days: int = 28) -> None:
+        self._catalog = catalog
+        self._demand_days = demand_days
+        self._atp: dict[str, Mapping[str, int]] = {}
+        self._allocated: dict[str, dict[str, int]] = {}
+        self._backlog: dict[str, int] = {}
+        self._planned: dict[tuple[str, str], deque[tuple[date, int]]] = {}
+        self._lock = threading.Lock()
+
+    def observe(self, view: SkuView) -> None:
+        """Take a SKU's newest site ATP and allocated units (the site's backlog)."""
+        allocated: dict[str, int] = {}
+        for position in view.positions:
+            site = position.location.split("/", 1)[0]
+            allocated[site] = allocated.get(site, 0) + position.quantities.allocated
+        with self._lock:
+            self._atp[view.sku] = dict(view.atp.sites)
+            for site, n in self._allocated.get(view.sku, {}).items():
+                self._backlog[site] = self._backlog.get(site, 0) - n
+            for site, n in allocated.items():
+                self._backlog[site] = self._backlog.get(site, 0) + n
+            self._allocated[view.sku] = allocated
+
+    def record(self, chosen: RoutingPlan, at: datetime) -> None:
+        """Count the plan's units as demand at the sites it ships from."""
+        day = at.date()
+        with self._lock:
+            for line in chosen.lines:
+                for source in line.sources:
+                    days = self._planned.setdefault((line.sku, source.site), deque())
+                    if days and days[-1][0] == day:
+                        days[-1] = (day, days[-1][1] + source.quantity)
+                    else:
+                        days.append((day, source.quantity))
+                    while days and (day - days[0][0]).days >= self._demand_days:
+                        days.popleft()
+
+    def picture(self, order: OrderToRoute) -> NetworkPicture:
+        with self._lock:
+            atp = {line.sku: self._site_atp(line.sku) for line in order.lines}
+            demand = {
+                key: sum(n for _, n in days) / self._demand_days
+                for key, days in self._planned.items()
+                if key[0] in atp
+            }
+            return NetworkPicture(atp=atp, daily_demand=demand, backlog=dict(self._backlog))
+
+    def _site_atp(self, code: str) -> Mapping[str, int]:
+        sku = self._catalog.skus.get(code)
+        if sku is None or not sku.is_kit:
+            return self._atp.get(code, {})
+        sites = set.intersection(*(set(self._atp.get(c.sku, {})) for c in sku.components))
+        return {
+            site: min(self._atp[c.sku].get(site, 0) // c.quantity for c in sku.components)
+            for site in sites
+        }
+
+
+@dataclass
+class Router:
+    """Plans an order on the board's picture and returns it with its lines' sites set."""
+
+    catalog: Catalog
+    policy: RoutingPolicy
+    board: PictureBoard
+    planner: Planner = plan
+
+    def __call__(self, order: OrderPlaced) -> tuple[OrderPlaced, PlanRecord]:
+        routed = order_to_route(order, self.catalog)
+        chosen = self.planner(routed, self.board.picture(routed), self.policy)
+        self.board.record(chosen, order.occurred_at)
+        expected = {}
+        for code in skus_of(order, self.catalog):
+            sku = self.catalog.skus.get(code)
+            expected[code] = len(demands_for(order, sku, self.catalog)) if sku else 1
+        return with_sites(order, chosen), PlanRecord(routed, chosen, expected)
+
+
+# ---- assembling the decision ----------------------------------------------------------------
+
+AssemblyItem = PlanRecord | LedgerEntry
+
+
+def answers_of(entry: LedgerEntry) -> bool:
+    """A fold output that answers an order: a line outcome, a refusal or a duplicate."""
+    return entry.event_type == "OrderPlaced" and entry.kind in ANSWER_KINDS
+
+
+@dataclass
+class Assembly:
+    """The state of one order's decision (picklable: Bytewax snapshots it)."""
+
+    record: PlanRecord | None = None
+    answers: dict[str, list[Outcome]] = field(default_factory=dict)
+    started: datetime | None = None
+    decided_at: datetime | None = None  # wall clock; set once the decision was emitted
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class DecisionAssembler(StatefulLogic[AssemblyItem, OrderRouted, Assembly]):
+    """`StatefulLogic` for `op.stateful`, keyed by the OrderPlaced's event id (module doc)."""
+
+    policy: RoutingPolicy
+    state: Assembly
+    forget_after: timedelta = timedelta(minutes=10)
+    give_up_after: timedelta = timedelta(hours=1)
+    clock: Callable[[], datetime] = _utc_now
+
+    def on_item(self, value: AssemblyItem) -> tuple[Iterable[OrderRouted], bool]:
+        state = self.state
+        if state.started is None:
+            state.started = self.clock()
+        if state.decided_at is not None:
+            return (), self.RETAIN  # a tombstone: the order is decided already
+        if isinstance(value, PlanRecord):
+            if state.record is None:  # the first plan is the one the first copy carried
+                state.record = value
+        else:
+            output = value.output
+            if isinstance(output, LineAllocated | Rejected | Duplicate):
+                state.answers.setdefault(output.sku, []).append(output)
+        if not self._complete():
+            return (), self.RETAIN
+        state.decided_at = self.clock()
+        decision = self._decision()
+        return ((decision,) if decision is not None else ()), self.RETAIN
+
+    def _complete(self) -> bool:
+        record = self.state.record
+        if record is None:
+            return False
+        for sku, lines in record.expected.items():
+            answers = self.state.answers.get(sku, [])
+            allocated = sum(isinstance(a, LineAllocated) for a in answers)
+            if allocated < lines and not any(isinstance(a, Rejected | Duplicate) for a in answers):
+                return False
+        return True
+
+    def _decision(self) -> OrderRouted | None:
+        record = self.state.record
+        assert record is not None
+        outcomes = [a for answers in self.state.answers.values() for a in answers]
+        if outcomes and all(
+            isinstance(a, Rejected) and a.code == RejectionCode.DUPLICATE_ORDER for a in outcomes
+        ):
+            return None  # the order id was placed before: that placement holds the decision
+        return order_routed(record.plan, record.order, outcomes, self.policy)
+
+    def on_notify(self) -> tuple[Iterable[OrderRouted], bool]:
+        return (), self.DISCARD
+
+    def on_eof(self) -> tuple[Iterable[OrderRouted], bool]:
+        return (), self.RETAIN
+
+    def notify_at(self) -> datetime | None:
+        if self.state.decided_at is not None:
+            return self.state.decided_at + self.forget_after
+        return None if self.state.started is None else self.state.started + self.give_up_after
+
+    def snapshot(self) -> Assembly:
+        return Assembly(
+            record=self.state.record,
+            answers={sku: list(a) for sku, a in self.state.answers.items()},
+            started=self.state.started,
+            decided_at=self.state.decided_at,
+        )
+
+
+def assembler_builder(policy: RoutingPolicy) -> Callable[[Assembly | None], DecisionAssembler]:
+    def build(resumed: Assembly | None) -> DecisionAssembler:
+        return DecisionAssembler(policy, resumed if resumed is not None else Assembly())
+
+    return build
+
+
+def keyed_for_assembly(item: AssemblyItem) -> tuple[str, AssemblyItem]:
+    if isinstance(item, PlanRecord):
+        return item.plan.event_id, item
+    return item.event_id, item
+
+
+@dataclass(frozen=True)
+class Routing:
+    """What the inventory flow needs to route orders: the router and where decisions go."""
+
+    router: Router
+    hold: timedelta | None = None  # reservations expire this long after their decision
+
+    @property
+    def policy(self) -> RoutingPolicy:
+        return self.router.policy
+
+    @classmethod
+    def for_catalog(
+        cls,
+        catalog: Catalog,
+        policy: RoutingPolicy,
+        planner: Planner = plan,
+        *,
+        hold: timedelta | None = None,
+    ) -> Routing:
+        return cls(Router(catalog, policy, PictureBoard(catalog), planner), hold)
+
+
+def assemble_decisions(
+    routing: Routing,
+    plans: Stream[PlanRecord],
+    entries: Stream[LedgerEntry],
+    views: Stream[SkuView],
+) -> Stream[OrderRouted]:
+    """The decision steps: views feed the picture; plans and answers meet per order."""
+    board = routing.router.board
+    op.inspect("routing_picture", views, lambda _step, view: board.observe(view))
+    answers = op.filter("routing_answers", entries, answers_of)
+    # LedgerEntry of an OrderPlaced: LineAllocated | Rejected | Duplicate
+    both: Stream[AssemblyItem] = op.merge("routing_plans_and_answers", plans, answers)
+    keyed = op.map("routing_key_by_event", both, keyed_for_assembly)
+    # (OrderPlaced event id, PlanRecord | LedgerEntry)
+    decided = op.stateful("routing_assemble", keyed, assembler_builder(routing.policy))
+    # (event id, OrderRouted)
+    return op.key_rm("routing_unkey", decided)

@@ -1,0 +1,425 @@
+"""Order routing: which site ships each line of an order, chosen by cost, with the reasons.
+
+    plan(order, picture, policy) -> RoutingPlan
+
+`order` is an `OrderToRoute` (base units), `picture` a `NetworkPicture` (what the network looks
+like now: site ATP per SKU, daily demand, backlog, shipments already open), `policy` a
+`state.routing_policy.RoutingPolicy`. The plan gives every line a primary site and the sources
+it expects to allocate from, the cost breakdown and the alternatives that were priced. The
+planner only proposes: the keyed commit (`state.allocation.allocate`) is the truth. It prefers
+the plan's site (`OrderLine.site`) and falls back FEFO to other sites when the planned site lost
+the stock meanwhile, and never reserves more than is available anywhere.
+
+Pricing a candidate (a primary site per line; formulas in `state.routing_policy`):
+
+    sources(line)  = min(q, atp left at the primary site), then the rest from the other sites
+                     with stock, cheapest lane first (what the commit's fallback would do)
+    cost           = Σ_s shipment(s, zone, kg_s) + split(#sites) + Σ_s overflow(s, units_s)
+                     + Σ_(line,s) depletion(k, s, units) + unfilled(Σ units with no source)
+
+A shipment whose (site, zone) is already open (`picture.open_shipments`: another order of the
+same batch window ships there) costs only its kilograms: that is how batching lowers cost.
+
+Candidates: for each site, "consolidate there" (every line it can fill whole goes there, every
+other line to the cheapest site that can fill it); "cheapest lane per line"; and, when
+sites^lines ≤ `policy.exhaustive_limit`, every site-per-line combination among sites with stock.
+The cheapest candidate wins (ties: fewer sites, then site names), so consolidation is preferred
+exactly when a split costs more. A line the customer pinned to a site (`site` set) stays there.
+
+Baselines for the benchmark: `plan_nearest` (each line from the nearest site, by its lane price,
+that can fill it, else the nearest with any stock) and `plan_largest_stock` (each line from the
+site holding the most of it). Both are priced with the same cost model.
+
+Scarcity: `plan_batch` plans a window's orders one after the other in priority order
+(`priority_key`), each against the picture left by the ones before, so the batch never plans a
+unit twice and the most urgent orders are served first.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from state.catalog import Catalog
+from state.events import OrderPlaced
+from state.routing_policy import RoutingPolicy
+
+Assignment = tuple[str | None, ...]  # a primary site per line (None: nowhere to ship from)
+PriorityKey = tuple[int, int, datetime, str]
+
+
+@dataclass(frozen=True, slots=True)
+class LineToRoute:
+    """One order line in base units (a kit line counts kits: the picture holds kit ATP)."""
+
+    sku: str
+    quantity: int
+    site: str | None = None  # pinned by the customer
+
+
+@dataclass(frozen=True, slots=True)
+class OrderToRoute:
+    order_id: str
+    event_id: str
+    region: str
+    channel: str
+    placed_at: datetime
+    lines: tuple[LineToRoute, ...]
+    channel_priority: int = 1
+    customer_tier: str = "standard"
+    priority: int = 0
+
+
+def order_to_route(order: OrderPlaced, catalog: Catalog) -> OrderToRoute:
+    """The order in base units, its channel's priority from the catalog (unknown: last)."""
+    lines = []
+    for line in order.lines:
+        sku = catalog.skus.get(line.sku)
+        quantity = line.quantity
+        if sku is not None and line.unit is not None and line.unit != sku.units.base:
+            quantity = sku.units.to_base(line.quantity, line.unit)
+        lines.append(LineToRoute(line.sku, quantity, line.site))
+    channel = catalog.channels.get(order.channel)
+    return OrderToRoute(
+        order_id=order.order_id,
+        event_id=order.event_id,
+        region=order.ship_to.region,
+        channel=order.channel,
+        placed_at=order.occurred_at,
+        lines=tuple(lines),
+        channel_priority=channel.priority if channel is not None else 1 << 30,
+        customer_tier=order.customer_tier,
+        priority=order.priority,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkPicture:
+    """What the planner believes about the network; approximate, the commit is the truth."""
+
+    atp: Mapping[str, Mapping[str, int]]  # SKU -> site -> site ATP (base units)
+    daily_demand: Mapping[tuple[str, str], float] = field(default_factory=dict)  # (SKU, site)
+    backlog: Mapping[str, int] = field(default_factory=dict)  # site -> units in today's work
+    open_shipments: frozenset[tuple[str, str]] = frozenset()  # (site, zone) already paid for
+
+    def site_atp(self, sku: str, site: str) -> int:
+        return self.atp.get(sku, {}).get(site, 0)
+
+    def after(self, plan: RoutingPlan) -> NetworkPicture:
+        """The picture once `plan` has taken its units and opened its shipments."""
+        atp = {sku: dict(sites) for sku, sites in self.atp.items()}
+        backlog = dict(self.backlog)
+        opened = set(self.open_shipments)
+        for line in plan.lines:
+            for source in line.sources:
+                by_site = atp.setdefault(line.sku, {})
+                by_site[source.site] = max(0, by_site.get(source.site, 0) - source.quantity)
+                backlog[source.site] = backlog.get(source.site, 0) + source.quantity
+                opened.add((source.site, plan.zone))
+        return replace(self, atp=atp, backlog=backlog, open_shipments=frozenset(opened))
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    site: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedLine:
+    sku: str
+    quantity: int
+    site: str | None  # the primary site the commit will prefer
+    sources: tuple[Source, ...]  # where the plan expects the units to come from
+
+    @property
+    def unfilled(self) -> int:
+        return self.quantity - sum(source.quantity for source in self.sources)
+
+
+@dataclass(frozen=True, slots=True)
+class CostBreakdown:
+    shipping: float = 0.0
+    split: float = 0.0
+    overflow: float = 0.0
+    depletion: float = 0.0
+    unfilled: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return self.shipping + self.split + self.overflow + self.depletion + self.unfilled
+
+
+@dataclass(frozen=True, slots=True)
+class Alternative:
+    """A candidate that was priced and not chosen."""
+
+    label: str
+    sites: tuple[str | None, ...]  # primary site per line
+    cost: CostBreakdown
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingPlan:
+    order_id: str
+    event_id: str
+    zone: str
+    strategy: str
+    lines: tuple[PlannedLine, ...]
+    cost: CostBreakdown
+    alternatives: tuple[Alternative, ...] = ()
+
+    @property
+    def sites(self) -> tuple[str, ...]:
+        """The sites the plan ships from, in a stable order."""
+        return tuple(sorted({s.site for line in self.lines for s in line.sources}))
+
+    @property
+    def label(self) -> str:
+        return label_of(self.sites)
+
+
+def label_of(sites: Sequence[str]) -> str:
+    if not sites:
+        return "nothing to ship"
+    return f"single site {sites[0]}" if len(sites) == 1 else "split " + "+".join(sites)
+
+
+# ---- pricing --------------------------------------------------------------------------------
+
+
+def _lane_price(policy: RoutingPolicy, site: str, zone: str, kilograms: float) -> float | None:
+    lane = policy.lane(site, zone)
+    return None if lane is None else lane.price(kilograms)
+
+
+def _shipping_sites(policy: RoutingPolicy, zone: str) -> tuple[str, ...]:
+    return tuple(site for site in policy.sites if policy.lane(site, zone) is not None)
+
+
+def _by_lane(
+    policy: RoutingPolicy, zone: str, sku: str, units: int, sites: Iterable[str]
+) -> list[str]:
+    """Sites by the price of shipping these units alone from each, cheapest first."""
+    weight = policy.weight(sku, units)
+    priced = [(_lane_price(policy, site, zone, weight), site) for site in sites]
+    return [site for price, site in sorted((p, s) for p, s in priced if p is not None)]
+
+
+def price(
+    order: OrderToRoute,
+    assignment: Assignment,
+    picture: NetworkPicture,
+    policy: RoutingPolicy,
+    strategy: str = "cost",
+) -> RoutingPlan:
+    """The plan an assignment of primary sites leads to, with its cost (module doc)."""
+    zone = policy.zone(order.region)
+    shipping_sites = _shipping_sites(policy, zone)
+    left: dict[tuple[str, str], int] = {}
+    lines: list[PlannedLine] = []
+    depletion = 0.0
+    for line, primary in zip(order.lines, assignment, strict=True):
+        wanted = line.quantity
+        sources: list[Source] = []
+        fallback = _by_lane(policy, zone, line.sku, line.quantity, shipping_sites)
+        order_of_sites = [primary] if primary is not None else []
+        order_of_sites += [s for s in fallback if s != primary]
+        for site in order_of_sites:
+            if wanted <= 0:
+                break
+            atp = left.get((line.sku, site), picture.site_atp(line.sku, site))
+            take = min(wanted, atp)
+            if take <= 0:
+                continue
+            demand = picture.daily_demand.get((line.sku, site), 0.0)
+            depletion += policy.depletion(site, atp, demand, take)
+            left[(line.sku, site)] = atp - take
+            sources.append(Source(site, take))
+            wanted -= take
+        lines.append(PlannedLine(line.sku, line.quantity, primary, tuple(sources)))
+    units: dict[str, int] = {}
+    kilograms: dict[str, float] = {}
+    for planned in lines:
+        for source in planned.sources:
+            units[source.site] = units.get(source.site, 0) + source.quantity
+            kilograms[source.site] = kilograms.get(source.site, 0.0) + policy.weight(
+                planned.sku, source.quantity
+            )
+    cost = CostBreakdown(
+        shipping=shipping_cost(policy, zone, kilograms, picture.open_shipments),
+        split=policy.split_penalty * max(0, len(units) - 1),
+        overflow=sum(
+            policy.overflow(site, picture.backlog.get(site, 0), n) for site, n in units.items()
+        ),
+        depletion=depletion,
+        unfilled=policy.unfilled_cost * sum(planned.unfilled for planned in lines),
+    )
+    return RoutingPlan(order.order_id, order.event_id, zone, strategy, tuple(lines), cost)
+
+
+def shipping_cost(
+    policy: RoutingPolicy,
+    zone: str,
+    kilograms: Mapping[str, float],
+    open_shipments: frozenset[tuple[str, str]] = frozenset(),
+) -> float:
+    """Σ over sites shipped from: the lane's fixed part (unless already open) + per kg."""
+    total = 0.0
+    for site, weight in kilograms.items():
+        lane = policy.lane(site, zone)
+        if lane is None:
+            continue  # a site without a lane is never a source (see _by_lane)
+        fixed = 0.0 if (site, zone) in open_shipments else lane.per_shipment
+        total += fixed + lane.per_kg * weight
+    return total
+
+
+# ---- candidates -----------------------------------------------------------------------------
+
+
+def _fills(picture: NetworkPicture, line: LineToRoute, site: str) -> bool:
+    return picture.site_atp(line.sku, site) >= line.quantity
+
+
+def _best_alone(
+    line: LineToRoute, zone: str, picture: NetworkPicture, policy: RoutingPolicy
+) -> str | None:
+    """The cheapest site that can fill the line alone, else the one holding most of it."""
+    if line.site is not None:
+        return line.site
+    sites = _by_lane(policy, zone, line.sku, line.quantity, _shipping_sites(policy, zone))
+    for site in sites:
+        if _fills(picture, line, site):
+            return site
+    stocked = [s for s in sites if picture.site_atp(line.sku, s) > 0]
+    if not stocked:
+        return sites[0] if sites else None
+    return max(stocked, key=lambda s: picture.site_atp(line.sku, s))  # first max: cheapest
+
+
+def candidates(
+    order: OrderToRoute, picture: NetworkPicture, policy: RoutingPolicy
+) -> list[Assignment]:
+    zone = policy.zone(order.region)
+    sites = _shipping_sites(policy, zone)
+    alone = tuple(_best_alone(line, zone, picture, policy) for line in order.lines)
+    found: dict[Assignment, None] = {alone: None}
+    for site in sites:
+        found[
+            tuple(
+                line.site or (site if _fills(picture, line, site) else best)
+                for line, best in zip(order.lines, alone, strict=True)
+            )
+        ] = None
+    choices: list[tuple[str | None, ...]] = []
+    for line, best in zip(order.lines, alone, strict=True):
+        stocked = tuple(s for s in sites if picture.site_atp(line.sku, s) > 0)
+        choices.append((line.site,) if line.site is not None else (stocked or (best,)))
+    size = 1
+    for options in choices:
+        size *= len(options)
+        if size > policy.exhaustive_limit:
+            break
+    if size <= policy.exhaustive_limit:
+        found.update(dict.fromkeys(itertools.product(*choices)))
+    return list(found)
+
+
+def _rank(plan: RoutingPlan) -> tuple[float, int, tuple[str, ...]]:
+    return (round(plan.cost.total, 9), len(plan.sites), plan.sites)
+
+
+def plan(
+    order: OrderToRoute, picture: NetworkPicture, policy: RoutingPolicy, *, alternatives: int = 4
+) -> RoutingPlan:
+    """The cheapest candidate, with up to `alternatives` others (the best of each label)."""
+    priced = sorted(
+        (price(order, a, picture, policy) for a in candidates(order, picture, policy)), key=_rank
+    )
+    chosen, rest = priced[0], priced[1:]
+    seen = {chosen.label}
+    others: list[Alternative] = []
+    for other in rest:
+        if other.label in seen or len(others) >= alternatives:
+            continue
+        seen.add(other.label)
+        others.append(
+            Alternative(other.label, tuple(line.site for line in other.lines), other.cost)
+        )
+    return replace(chosen, alternatives=tuple(others))
+
+
+def plan_nearest(
+    order: OrderToRoute, picture: NetworkPicture, policy: RoutingPolicy
+) -> RoutingPlan:
+    """Baseline: each line from the nearest site (cheapest lane) that can fill it alone, else
+    the nearest site with any of it."""
+    zone = policy.zone(order.region)
+    sites = _shipping_sites(policy, zone)
+    assignment: list[str | None] = []
+    for line in order.lines:
+        near = _by_lane(policy, zone, line.sku, line.quantity, sites)
+        whole = [s for s in near if _fills(picture, line, s)]
+        some = [s for s in near if picture.site_atp(line.sku, s) > 0]
+        assignment.append(line.site or next(iter(whole or some or near), None))
+    return price(order, tuple(assignment), picture, policy, strategy="nearest")
+
+
+def plan_largest_stock(
+    order: OrderToRoute, picture: NetworkPicture, policy: RoutingPolicy
+) -> RoutingPlan:
+    """Baseline: each line from the site holding the most of its SKU (ties: nearest)."""
+    zone = policy.zone(order.region)
+    sites = _shipping_sites(policy, zone)
+    assignment: list[str | None] = []
+    for line in order.lines:
+        near = _by_lane(policy, zone, line.sku, line.quantity, sites)
+        most = max(near, key=lambda s: picture.site_atp(line.sku, s), default=None)
+        assignment.append(line.site or most)
+    return price(order, tuple(assignment), picture, policy, strategy="largest_stock")
+
+
+Planner = Callable[[OrderToRoute, NetworkPicture, RoutingPolicy], RoutingPlan]
+
+
+def priority_key(order: OrderToRoute, policy: RoutingPolicy) -> PriorityKey:
+    """Lower is served first: channel priority, customer tier rank, order age, then the id."""
+    return (
+        order.channel_priority,
+        policy.tier_rank(order.customer_tier),
+        order.placed_at,
+        order.order_id,
+    )
+
+
+def plan_batch(
+    orders: Iterable[OrderToRoute],
+    picture: NetworkPicture,
+    policy: RoutingPolicy,
+    planner: Planner = plan,
+) -> tuple[list[RoutingPlan], NetworkPicture]:
+    """Plan a window's orders in priority order; returns the plans and the picture after them.
+
+    Invariant: Σ over the batch's plans of the units sourced from a (SKU, site) never exceeds
+    the picture's ATP there.
+    """
+    plans = []
+    for order in sorted(orders, key=lambda o: priority_key(o, policy)):
+        chosen = planner(order, picture, policy)
+        plans.append(chosen)
+        picture = picture.after(chosen)
+    return plans, picture
+
+
+def with_sites(order: OrderPlaced, chosen: RoutingPlan) -> OrderPlaced:
+    """The order with each line's site set to the plan's primary site (pinned lines unchanged)."""
+    lines = tuple(
+        line
+        if line.site is not None or planned.site is None
+        else line.model_copy(update={"site": planned.site})
+        for line, planned in zip(order.lines, chosen.lines, strict=True)
+    )
+    return order if lines == order.lines else order.model_copy(update={"lines": lines})

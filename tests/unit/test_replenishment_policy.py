@@ -1,0 +1,188 @@
+"""Policy math against hand-computed cases: position, safety stock, reorder point, quantities."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from state.demand.policy import (
+    InventoryPosition,
+    PolicySettings,
+    ReorderPlan,
+    abc_classes,
+    eoq,
+    expected_shortage,
+    fill_rate_factor,
+    plan,
+    reorder_point,
+    round_to_pack,
+    safety_stock,
+    service_level_for,
+    xyz_class,
+    z_for,
+)
+from state.demand.proposals import ReorderTrigger
+
+
+def test_inventory_position_counts_supply_and_subtracts_commitments() -> None:
+    position = InventoryPosition(on_hand=40, on_order=25, in_transit=5, allocated=12, backordered=3)
+
+    assert position.value == 40 + 25 + 5 - 12 - 3
+
+
+def test_safety_stock_combines_demand_and_lead_time_variability() -> None:
+    # d = 10/day, σd = 3/day, L = 4 days, σL = 1 day, 95%: z = 1.6449
+    # SS = 1.6449 × √(4 × 9 + 100 × 1) = 1.6449 × √136 = 19.18
+    z = z_for(0.95)
+
+    assert z == pytest.approx(1.6449, abs=1e-4)
+    assert safety_stock(z, 10, 3, 4, 1) == pytest.approx(1.6449 * math.sqrt(136), rel=1e-4)
+    assert reorder_point(10, 4, 19.18) == pytest.approx(59.18)
+
+
+def test_safety_stock_with_a_certain_lead_time_is_z_sigma_root_l() -> None:
+    assert safety_stock(2.0, 50, 5, 9, 0) == pytest.approx(2.0 * 5 * 3)
+
+
+def test_a_fill_rate_target_sets_z_from_the_normal_loss_function() -> None:
+    # Q = 100 units a cycle, σ_L = 20 units, 98% fill: G(k) = 0.02 × 100 / 20 = 0.1;
+    # G(0.9) = φ(0.9) − 0.9·(1 − Φ(0.9)) = 0.2661 − 0.1657 = 0.1004, so k is just above 0.9
+    k = fill_rate_factor(0.98, 100, 20)
+
+    assert expected_shortage(k) == pytest.approx(0.1, abs=1e-6)
+    assert k == pytest.approx(0.9023, abs=1e-3)
+    assert expected_shortage(0.0) == pytest.approx(1 / math.sqrt(2 * math.pi))
+
+
+@pytest.mark.parametrize(
+    ("quantity", "pack", "moq", "ordered"),
+    [
+        (23, 6, 12, 24),  # four packs of six
+        (5, 6, 12, 12),  # the MOQ, in whole packs
+        (5, 6, 10, 12),  # an MOQ of 10 is two packs of six
+        (0.2, 1, 1, 1),  # anything positive orders at least one unit
+        (0, 6, 12, 0),  # nothing to order
+        (24.000000001, 6, 1, 24),  # float noise does not add a pack
+    ],
+)
+def test_orders_are_rounded_up_to_packs_and_at_least_the_moq(
+    quantity: float, pack: int, moq: int, ordered: int
+) -> None:
+    assert round_to_pack(quantity, pack, moq) == ordered
+
+
+def test_eoq_balances_ordering_and_holding_costs() -> None:
+    # A = 1000 units/year, K = 50 per order, h = 25%/year, c = 4: √(2 × 1000 × 50 / 1) = 316.2
+    assert eoq(1000, 50, 0.25, 4) == pytest.approx(math.sqrt(100_000))
+    assert eoq(0, 50, 0.25, 4) == 0
+
+
+def test_an_order_up_to_plan_orders_the_gap_to_s_in_packs() -> None:
+    settings = PolicySettings(service_level=0.95, review_days=7, pack_size=10, moq=20)
+    position = InventoryPosition(on_hand=30, on_order=10, allocated=5)  # IP = 35
+
+    decided = plan(10, 3, 4, 1, position, settings)
+
+    ss = 1.6449 * math.sqrt(136)
+    assert decided.safety_stock == pytest.approx(ss, rel=1e-4)
+    assert decided.reorder_point == pytest.approx(40 + ss, rel=1e-4)
+    assert decided.order_up_to == pytest.approx(40 + ss + 70, rel=1e-4)
+    assert decided.due
+    assert decided.quantity == 100  # S − IP = 129.2 − 35 = 94.2 → ten packs of ten
+
+
+def test_a_position_above_the_reorder_point_orders_nothing() -> None:
+    decided = plan(10, 3, 4, 1, InventoryPosition(on_hand=80), PolicySettings())
+
+    assert not decided.due
+    assert decided.quantity == 0
+
+
+def test_an_eoq_plan_orders_the_economic_quantity() -> None:
+    settings = PolicySettings(rule="eoq", order_cost=50, holding_rate=0.25, unit_cost=4)
+    decided = plan(1000 / 365, 1, 5, 0, InventoryPosition(on_hand=0), settings)
+
+    assert decided.quantity == 317  # ⌈316.2⌉
+
+
+def test_abc_puts_the_sku_that_crosses_eighty_percent_in_a() -> None:
+    values = {"CLOCK": 700.0, "KETTLE": 150.0, "MUG": 80.0, "SPOON": 40.0, "PIN": 30.0}
+
+    classes = abc_classes(values)
+
+    # shares before each: CLOCK 0%, KETTLE 70%, MUG 85%, SPOON 93%, PIN 97%
+    assert classes == {"CLOCK": "A", "KETTLE": "A", "MUG": "B", "SPOON": "B", "PIN": "C"}
+
+
+def test_xyz_reads_the_coefficient_of_variation() -> None:
+    assert [xyz_class(10, 2), xyz_class(10, 7), xyz_class(10, 15), xyz_class(0, 0)] == [
+        "X",
+        "Y",
+        "Z",
+        "Z",
+    ]
+
+
+def test_abc_xyz_sets_the_service_level() -> None:
+    assert service_level_for("AX") == 0.98
+    assert service_level_for("CZ") == 0.90
+    with pytest.raises(ValueError, match="no service level"):
+        service_level_for("DX")
+
+
+def plan_at(position: int, quantity: int, rop: float = 60.0) -> ReorderPlan:
+    """A reorder plan at reorder point `rop` (units) for a position, proposing `quantity`."""
+    return ReorderPlan(
+        demand=10,
+        demand_std=3,
+        lead_time=4,
+        lead_time_std=1,
+        service_level=0.95,
+        z=1.64,
+        safety_stock=20,
+        reorder_point=rop,
+        order_up_to=rop + 70,
+        position=position,
+        quantity=quantity if position <= rop else 0,
+    )
+
+
+def test_a_proposal_is_raised_once_when_the_position_crosses_the_reorder_point() -> None:
+    trigger = ReorderTrigger()
+
+    trigger, first = trigger.consider(plan_at(80, 0))
+    assert not first  # above the reorder point
+    trigger, second = trigger.consider(plan_at(58, 72))
+    assert second  # crossed
+    trigger, third = trigger.consider(plan_at(52, 78))
+    assert not third  # still below: no second proposal
+    assert trigger.raised == 1
+
+
+def test_a_proposal_is_raised_again_after_the_position_recovers_and_crosses_again() -> None:
+    trigger, _ = ReorderTrigger().consider(plan_at(58, 72))
+
+    trigger, _ = trigger.consider(plan_at(130, 0))  # the purchase order arrived
+    trigger, again = trigger.consider(plan_at(59, 71))
+
+    assert again
+    assert trigger.raised == 2
+
+
+def test_a_proposal_is_raised_again_when_a_whole_order_more_was_consumed() -> None:
+    trigger, _ = ReorderTrigger().consider(plan_at(58, 72))  # proposed 72 at IP 58
+
+    trigger, early = trigger.consider(plan_at(-10, 140))  # fell 68 further: not yet 72
+    trigger, worse = trigger.consider(plan_at(-15, 145))  # fell 73: the situation changed
+
+    assert not early
+    assert worse
+    assert trigger.raised == 2
+
+
+def test_nothing_is_proposed_when_there_is_nothing_to_order() -> None:
+    trigger, proposed = ReorderTrigger().consider(plan_at(40, 0))
+
+    assert not proposed
+    assert trigger.armed
