@@ -238,7 +238,9 @@ def _inline(settings: Settings, events: Iterable[Event]) -> int:
     wiring.prepare()
     catalog = load_catalog("online-retail", settings.data_dir)
     materialised = list(events)
-    run_main(build_inventory_flow(events_source(materialised, "replay"), wiring.sinks(), catalog))
+    run_main(
+        build_inventory_flow(events_source(materialised, "replay"), wiring.sinks(catalog), catalog)
+    )
     return len(materialised)
 
 

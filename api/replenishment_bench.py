@@ -39,7 +39,7 @@ from state.demand.smoothing import SeasonalSmoothing, SmoothingParams
 
 FORECASTER = SmoothingParams(alpha=0.02, gamma=0.0, beta=0.01, clip=3.0)
 POOLED_PROFILE = SmoothingParams(alpha=0.1, gamma=0.1)
-LEVELS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995)
+LEVELS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
 ABC_XYZ = "skuflow, service level by ABC/XYZ"
 ERP = "min/max, 7 days safety"
 STOCK_CUT = 0.40  # at the baseline's fill rate, at least 40% less average stock
@@ -143,6 +143,7 @@ def compare(outcomes: Sequence[Outcome]) -> dict[str, Any]:
             {
                 "target": f"{row['baseline']}'s fill rate with ≥ 40% less average stock",
                 "measured": cut,
+                "at_least": row["at_least"],
                 "met": cut is not None and cut >= STOCK_CUT,
             }
         )
@@ -264,7 +265,8 @@ def to_markdown(document: dict[str, Any]) -> str:
     lines += ["", "## Targets", ""]
     for target in document["targets"]:
         measured = target["measured"]
-        shown = "not reached" if measured is None else f"{measured:.1%}"
+        bound = "≥ " if target.get("at_least") else ""
+        shown = "not reached" if measured is None else f"{bound}{measured:.1%}"
         lines.append(
             f"- {target['target']}: measured {shown} → **{'met' if target['met'] else 'not met'}**"
         )

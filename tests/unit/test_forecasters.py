@@ -13,7 +13,14 @@ from state.demand.classify import DemandPattern, PatternStats, classify
 from state.demand.forecast import Forecast, Forecaster, over
 from state.demand.holt_winters import RiverHoltWinters
 from state.demand.intermittent import Croston, Tsb, sba
-from state.demand.selector import SBA, SMOOTHING, TSB, daily_forecaster, monthly_forecaster
+from state.demand.selector import (
+    SBA,
+    SMOOTHING,
+    TEXTBOOK_RULES,
+    TSB,
+    daily_forecaster,
+    monthly_forecaster,
+)
 from state.demand.smoothing import SeasonalSmoothing, SmoothingParams
 
 WEEK = (10.0, 12.0, 14.0, 16.0, 18.0, 0.0, 8.0)  # a shop that never sells on its sixth day
@@ -208,8 +215,8 @@ def test_the_classification_cut_offs_are_syntetos_boylans() -> None:
     assert classify(1.32, 0.49) is DemandPattern.LUMPY
 
 
-def test_the_monthly_selector_switches_method_with_the_pattern() -> None:
-    model = monthly_forecaster()
+def test_the_selector_switches_method_when_the_pattern_changes() -> None:
+    model = monthly_forecaster(rules=TEXTBOOK_RULES)
     model = learnt(model, [10.0, 11.0, 9.0, 10.0] * 6)
     assert (model.pattern, model.method) == (DemandPattern.SMOOTH, SMOOTHING)
 
@@ -233,3 +240,11 @@ def test_smoothing_refuses_a_rate_outside_zero_to_one() -> None:
         SmoothingParams(alpha=0.0)
     with pytest.raises(ValueError, match="gamma"):
         SmoothingParams(gamma=1.5)
+
+
+def test_the_measured_rules_keep_smoothing_for_every_pattern() -> None:
+    model = learnt(monthly_forecaster(), [0.0, 0.0, 1.0, 0.0, 40.0, 0.0] * 12)
+
+    assert model.pattern is DemandPattern.LUMPY
+    assert model.method == SMOOTHING
+    assert set(model.candidates) == {SMOOTHING}  # nothing learns that no rule would choose
