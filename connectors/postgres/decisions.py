@@ -14,20 +14,18 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import psycopg
-from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from connectors.postgres.migrate import check_schema_name
-from connectors.postgres.retry import Backoff, is_transient
+from connectors.postgres.retry import Backoff
+from connectors.postgres.row_writer import RowSink, RowWriter
 from connectors.postgres.rows import detail_json
 from state.routing_outcome import OrderRouted
 
@@ -95,68 +93,28 @@ def decision_row(decision: OrderRouted) -> tuple[Any, ...]:
     )
 
 
-class RoutingDecisionWriter:
+def _decision_rows(decisions: Sequence[OrderRouted]) -> list[tuple[Any, ...]]:
+    latest = {d.order_id: d for d in decisions}  # one row per order in a batch
+    return [decision_row(d) for d in latest.values()]
+
+
+class RoutingDecisionWriter(RowWriter[OrderRouted]):
     def __init__(
         self, dsn: str, schema: str | None = None, *, backoff: Backoff | None = None
     ) -> None:
-        self._dsn = dsn
-        self._schema = None if schema is None else check_schema_name(schema)
-        self._backoff = backoff or Backoff()
-        self._conn: psycopg.Connection | None = None
-
-    def write(self, decisions: Sequence[OrderRouted]) -> None:
-        if not decisions:
-            return
-        latest = {d.order_id: d for d in decisions}  # one row per order in a batch
-        rows = [decision_row(d) for d in latest.values()]
-        for attempt in range(1, self._backoff.attempts + 1):
-            try:
-                conn = self._connection()
-                with conn.transaction(), conn.cursor() as cur:
-                    cur.executemany(INSERT, rows)
-                return
-            except psycopg.Error as exc:
-                transient = is_transient(exc, self._conn)
-                self.close()
-                if not transient or attempt == self._backoff.attempts:
-                    raise
-                log.warning("routing decisions: %s; writing the batch again", type(exc).__name__)
-                time.sleep(self._backoff.delay(attempt))
-
-    def _connection(self) -> psycopg.Connection:
-        if self._conn is None:
-            conn = psycopg.connect(
-                self._dsn, autocommit=True, application_name="skuflow-routing-decisions"
-            )
-            if self._schema is not None:
-                conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self._schema)))
-            self._conn = conn
-        return self._conn
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        super().__init__(
+            dsn,
+            schema,
+            what="routing decisions",
+            insert=INSERT,
+            rows_of=_decision_rows,
+            backoff=backoff,
+        )
 
 
-class _Partition(StatelessSinkPartition[OrderRouted]):
-    def __init__(self, writer: RoutingDecisionWriter) -> None:
-        self._writer = writer
-
-    def write_batch(self, items: list[OrderRouted]) -> None:
-        self._writer.write(items)
-
-    def close(self) -> None:
-        self._writer.close()
-
-
-class RoutingDecisionSink(DynamicSink[OrderRouted]):
+class RoutingDecisionSink(RowSink[OrderRouted]):
     def __init__(self, dsn: str, schema: str | None = None) -> None:
-        self._dsn = dsn
-        self._schema = schema
-
-    def build(self, step_id: str, worker_index: int, worker_count: int) -> _Partition:
-        return _Partition(RoutingDecisionWriter(self._dsn, self._schema))
+        super().__init__(lambda: RoutingDecisionWriter(dsn, schema))
 
 
 # ---- reads ----------------------------------------------------------------------------------

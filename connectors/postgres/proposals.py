@@ -16,20 +16,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 import psycopg
-from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from connectors.postgres.migrate import check_schema_name
-from connectors.postgres.retry import Backoff, is_transient
+from connectors.postgres.retry import Backoff
+from connectors.postgres.row_writer import RowSink, RowWriter
 from state.demand.proposals import ReorderProposed
 
 log = logging.getLogger(__name__)
@@ -79,70 +77,30 @@ def proposal_row(proposal: ReorderProposed) -> tuple[Any, ...]:
     )
 
 
-class ReorderProposalWriter:
+def _proposal_rows(proposals: Sequence[ReorderProposed]) -> list[tuple[Any, ...]]:
+    first: dict[str, ReorderProposed] = {}  # one row per id: the first, as the table keeps
+    for proposal in proposals:
+        first.setdefault(proposal.proposal_id, proposal)
+    return [proposal_row(p) for p in first.values()]
+
+
+class ReorderProposalWriter(RowWriter[ReorderProposed]):
     def __init__(
         self, dsn: str, schema: str | None = None, *, backoff: Backoff | None = None
     ) -> None:
-        self._dsn = dsn
-        self._schema = None if schema is None else check_schema_name(schema)
-        self._backoff = backoff or Backoff()
-        self._conn: psycopg.Connection | None = None
-
-    def write(self, proposals: Sequence[ReorderProposed]) -> None:
-        if not proposals:
-            return
-        first: dict[str, ReorderProposed] = {}  # one row per id: the first, as the table keeps
-        for proposal in proposals:
-            first.setdefault(proposal.proposal_id, proposal)
-        rows = [proposal_row(p) for p in first.values()]
-        for attempt in range(1, self._backoff.attempts + 1):
-            try:
-                conn = self._connection()
-                with conn.transaction(), conn.cursor() as cur:
-                    cur.executemany(INSERT, rows)
-                return
-            except psycopg.Error as exc:
-                transient = is_transient(exc, self._conn)
-                self.close()
-                if not transient or attempt == self._backoff.attempts:
-                    raise
-                log.warning("reorder proposals: %s; writing the batch again", type(exc).__name__)
-                time.sleep(self._backoff.delay(attempt))
-
-    def _connection(self) -> psycopg.Connection:
-        if self._conn is None:
-            conn = psycopg.connect(
-                self._dsn, autocommit=True, application_name="skuflow-reorder-proposals"
-            )
-            if self._schema is not None:
-                conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self._schema)))
-            self._conn = conn
-        return self._conn
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        super().__init__(
+            dsn,
+            schema,
+            what="reorder proposals",
+            insert=INSERT,
+            rows_of=_proposal_rows,
+            backoff=backoff,
+        )
 
 
-class _Partition(StatelessSinkPartition[ReorderProposed]):
-    def __init__(self, writer: ReorderProposalWriter) -> None:
-        self._writer = writer
-
-    def write_batch(self, items: list[ReorderProposed]) -> None:
-        self._writer.write(items)
-
-    def close(self) -> None:
-        self._writer.close()
-
-
-class ReorderProposalSink(DynamicSink[ReorderProposed]):
+class ReorderProposalSink(RowSink[ReorderProposed]):
     def __init__(self, dsn: str, schema: str | None = None) -> None:
-        self._dsn = dsn
-        self._schema = schema
-
-    def build(self, step_id: str, worker_index: int, worker_count: int) -> _Partition:
-        return _Partition(ReorderProposalWriter(self._dsn, self._schema))
+        super().__init__(lambda: ReorderProposalWriter(dsn, schema))
 
 
 # ---- reads and decisions ------------------------------------------------------------------

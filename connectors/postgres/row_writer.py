@@ -1,0 +1,101 @@
+"""One idempotent INSERT per batch, in one transaction, retried whole on transient errors.
+
+The decision tables (routing decisions, reorder proposals) are written the same way: each item
+becomes a row, the INSERT ends in ON CONFLICT DO NOTHING (a replayed batch adds nothing), and a
+transient error (connection lost, admin shutdown, serialization failure) closes the connection
+and writes the batch again on a fresh one, with backoff, logged. Nothing connects until the
+first write.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+import psycopg
+from bytewax.outputs import DynamicSink, StatelessSinkPartition
+from psycopg import sql
+
+from connectors.postgres.migrate import check_schema_name
+from connectors.postgres.retry import Backoff, is_transient
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Row = tuple[Any, ...]
+
+
+class RowWriter(Generic[T]):
+    """Writes batches of `T` as rows through `insert` (an idempotent INSERT statement)."""
+
+    def __init__(
+        self,
+        dsn: str,
+        schema: str | None,
+        *,
+        what: str,
+        insert: sql.Composed,
+        rows_of: Callable[[Sequence[T]], list[Row]],
+        backoff: Backoff | None = None,
+    ) -> None:
+        self._dsn = dsn
+        self._schema = None if schema is None else check_schema_name(schema)
+        self._what = what
+        self._insert = insert
+        self._rows_of = rows_of
+        self._backoff = backoff or Backoff()
+        self._conn: psycopg.Connection | None = None
+
+    def write(self, items: Sequence[T]) -> None:
+        if not items:
+            return
+        rows = self._rows_of(items)
+        for attempt in range(1, self._backoff.attempts + 1):
+            try:
+                conn = self._connection()
+                with conn.transaction(), conn.cursor() as cur:
+                    cur.executemany(self._insert, rows)
+                return
+            except psycopg.Error as exc:
+                transient = is_transient(exc, self._conn)
+                self.close()
+                if not transient or attempt == self._backoff.attempts:
+                    raise
+                log.warning("%s: %s; writing the batch again", self._what, type(exc).__name__)
+                time.sleep(self._backoff.delay(attempt))
+
+    def _connection(self) -> psycopg.Connection:
+        if self._conn is None:
+            name = "skuflow-" + self._what.replace(" ", "-")
+            conn = psycopg.connect(self._dsn, autocommit=True, application_name=name)
+            if self._schema is not None:
+                conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self._schema)))
+            self._conn = conn
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+class _Partition(StatelessSinkPartition[T]):
+    def __init__(self, writer: RowWriter[T]) -> None:
+        self._writer = writer
+
+    def write_batch(self, items: list[T]) -> None:
+        self._writer.write(items)
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+class RowSink(DynamicSink[T]):
+    """A Bytewax sink: each worker writes its batches through its own `RowWriter`."""
+
+    def __init__(self, make_writer: Callable[[], RowWriter[T]]) -> None:
+        self._make_writer = make_writer
+
+    def build(self, step_id: str, worker_index: int, worker_count: int) -> _Partition[T]:
+        return _Partition(self._make_writer())
