@@ -27,7 +27,7 @@ views are absolute.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TypeVar
@@ -113,21 +113,6 @@ def route(
     if len(skus) == 1:
         return [(skus[0], (skus[0], decoded)), *plans]
     return [*((sku, (sku, narrowed(decoded, sku, catalog))) for sku in skus), *plans]
-
-
-def fold(
-    catalog: Catalog, stock: SkuStock | None, item: tuple[str, Event], *, applied: bool = False
-) -> tuple[SkuStock, Iterable[Folded | Applied]]:
-    """Apply one event to its SKU's state; emit its ledger entries and, if stock moved, a view
-    (and, for taps, the `Applied` record)."""
-    sku, event = item
-    changed, outputs = apply(stock, event, catalog, sku=sku)
-    folded: list[Folded | Applied] = list(entries_of(event, sku, outputs))
-    if any(isinstance(output, Movement) for output in outputs):
-        folded.append(view_of(changed, catalog, event.occurred_at, event.event_id))
-    if applied:
-        folded.append(Applied(event, outputs, changed))
-    return changed, folded
 
 
 class FoldLogic(StatefulBatchLogic[tuple[str, Event], "Folded | Applied", SkuStock]):
