@@ -237,11 +237,18 @@ def _inline(settings: Settings, events: Iterable[Event]) -> int:
     wiring = Wiring.from_settings(settings)
     wiring.prepare()
     catalog = load_catalog("online-retail", settings.data_dir)
-    materialised = list(events)
+    counted = 0
+
+    def counting() -> Iterator[Event]:
+        nonlocal counted
+        for event in events:
+            counted += 1
+            yield event
+
     run_main(
-        build_inventory_flow(events_source(materialised, "replay"), wiring.sinks(catalog), catalog)
+        build_inventory_flow(events_source(counting(), "replay"), wiring.sinks(catalog), catalog)
     )
-    return len(materialised)
+    return counted
 
 
 def verify() -> None:

@@ -29,13 +29,14 @@ def raw_event(event: Event, origin: str) -> RawEvent:
 def events_source(
     events: Iterable[Event | bytes], origin: str = "inline"
 ) -> TestingSource[RawEvent]:
-    """A finite source; bytes are passed through as they are (to test bad input)."""
-    raws = [
+    """A finite source, read lazily (a year's replay never sits in memory at once); bytes are
+    passed through as they are (to test bad input). Read it once: it is not resumable."""
+    raws = (
         RawEvent(item, f"{origin}/{n}", datetime.now(UTC))
         if isinstance(item, bytes)
         else raw_event(item, f"{origin}/{n}")
         for n, item in enumerate(events)
-    ]
+    )
     return TestingSource(raws)
 
 
