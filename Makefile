@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 PYTEST_ARGS ?=
 
-.PHONY: demo test check lint typecheck unit services-up services-down system-packages lock clean
+.PHONY: demo test soak check lint typecheck unit services-up services-down system-packages lock clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert (3, 11) <= sys.version_info[:2] < (3, 13), \
@@ -37,7 +37,7 @@ typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
 unit: $(VENV)/.installed-dev
-	$(BIN)/pytest -m "not integration" $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not integration and not soak" $(PYTEST_ARGS)
 
 services-up: $(VENV)/.installed-dev system-packages
 	$(BIN)/skuflow services up
@@ -49,6 +49,12 @@ services-down:
 # stopped whatever the outcome, and the exit code is pytest's.
 test: lint typecheck services-up
 	@status=0; $(BIN)/pytest --cov=state --cov-report=term-missing:skip-covered $(PYTEST_ARGS) || status=$$?; \
+	  $(BIN)/skuflow services down; exit $$status
+
+# The long reliability and load runs (SIGKILLs through the whole replay, 100k bad events, a
+# 10-minute sustained load) against the same real services; each test prints its figure.
+soak: services-up
+	@status=0; $(BIN)/pytest -m soak -s $(PYTEST_ARGS) || status=$$?; \
 	  $(BIN)/skuflow services down; exit $$status
 
 # Refresh the pinned versions after changing dependencies in pyproject.toml.

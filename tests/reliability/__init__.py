@@ -1,0 +1,1 @@
+"""Reliability: faults, duplicates, bad input and load, with nothing lost (issue 10)."""
