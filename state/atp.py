@@ -107,10 +107,14 @@ class AtpReport:
 
 
 def atp_report(stock: SkuStock, catalog: Catalog, as_of: date) -> AtpReport:
-    return AtpReport(
-        sku=stock.sku,
-        as_of=as_of,
-        sites={site: site_atp(stock, catalog, site, as_of) for site in sorted(catalog.sites)},
-        network=network_atp(stock, catalog, as_of),
-        channels={c: channel_atp(stock, catalog, c, as_of) for c in sorted(catalog.channels)},
-    )
+    """The same figures as `site_atp`, `network_atp` and `channel_atp`, from one pass over the
+    SKU's positions (the live view asks for all of them after every batch)."""
+    sku = catalog.sku(stock.sku)
+    by_site = sellable_by_site(stock, catalog, as_of)
+    sites = {site: _floored(by_site.get(site, 0), sku, site) for site in sorted(catalog.sites)}
+    network = sum(_floored(sellable, sku, site) for site, sellable in by_site.items())
+    channels = {
+        code: max(0, network - buffers_above(sku, catalog, catalog.channels[code]))
+        for code in sorted(catalog.channels)
+    }
+    return AtpReport(sku=stock.sku, as_of=as_of, sites=sites, network=network, channels=channels)

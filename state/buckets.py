@@ -42,15 +42,41 @@ class Quantities:
         """available + allocated + on_hold + damaged + quarantined."""
         return self.available + self.allocated + self.on_hold + self.damaged + self.quarantined
 
+    # Spelled out field by field: these run several times per event on the hot path, and a loop
+    # over ALL_BUCKETS with getattr costs four times as much.
     def __add__(self, other: Quantities) -> Quantities:
-        return Quantities(*(getattr(self, f) + getattr(other, f) for f in ALL_BUCKETS))
+        return Quantities(
+            self.available + other.available,
+            self.allocated + other.allocated,
+            self.on_hold + other.on_hold,
+            self.damaged + other.damaged,
+            self.quarantined + other.quarantined,
+            self.in_transit + other.in_transit,
+            self.on_order + other.on_order,
+        )
 
     def __neg__(self) -> Quantities:
-        return Quantities(*(-getattr(self, f) for f in ALL_BUCKETS))
+        return Quantities(
+            -self.available,
+            -self.allocated,
+            -self.on_hold,
+            -self.damaged,
+            -self.quarantined,
+            -self.in_transit,
+            -self.on_order,
+        )
 
     def __bool__(self) -> bool:
         """True when any bucket is non-zero."""
-        return any(getattr(self, f) for f in ALL_BUCKETS)
+        return bool(
+            self.available
+            or self.allocated
+            or self.on_hold
+            or self.damaged
+            or self.quarantined
+            or self.in_transit
+            or self.on_order
+        )
 
     def negative_buckets(self) -> tuple[str, ...]:
         return tuple(f for f in ALL_BUCKETS if getattr(self, f) < 0)

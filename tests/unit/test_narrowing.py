@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from state.apply import apply
-from state.events import ReceiptLine, ReceiptPosted, narrowed
+from state.events import ReceiptLine, ReceiptPosted, narrowed, parts_by_sku, skus_of
 from tests.unit.stock_factories import (
     LON_A,
     cancelled,
@@ -53,3 +53,18 @@ def test_applying_the_narrowed_order_gives_the_same_outcome_as_the_whole_order()
     whole = apply(stock, order, CATALOG, sku="TEA-MUG")
     part = apply(stock, narrowed(order, "TEA-MUG", CATALOG), CATALOG, sku="TEA-MUG")
     assert part == whole
+
+
+def test_splitting_a_document_by_sku_gives_each_key_its_narrowed_part_in_one_pass() -> None:
+    order = ordered("O3", ("RETRO-CLOCK", 1), ("TEA-SET", 2), ("TEA-MUG", 3))
+    receipt = ReceiptPosted(
+        **meta(),
+        location=LON_A,
+        lines=(ReceiptLine(sku="TEA-MUG", quantity=2), ReceiptLine(sku="TEA-POT", quantity=1)),
+    )
+    several = cancelled("O1", "TEA-MUG", "TEA-POT")
+    for document in (order, receipt, several, picked("O1", "TEA-MUG", 1)):
+        parts = parts_by_sku(document, CATALOG)
+        assert [sku for sku, _ in parts] == list(skus_of(document, CATALOG))
+        for sku, part in parts:
+            assert part == narrowed(document, sku, CATALOG)
