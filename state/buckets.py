@@ -79,6 +79,11 @@ class Quantities:
         )
 
     def negative_buckets(self) -> tuple[str, ...]:
+        if min(
+            self.available, self.allocated, self.on_hold, self.damaged,
+            self.quarantined, self.in_transit, self.on_order,
+        ) >= 0:  # fmt: skip
+            return ()
         return tuple(f for f in ALL_BUCKETS if getattr(self, f) < 0)
 
     def as_dict(self) -> dict[str, int]:

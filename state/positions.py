@@ -55,7 +55,7 @@ def _journalled(position: Position, occurred_at: datetime, on_hand_delta: int) -
     if len(journal) > JOURNAL_LIMIT:
         dropped_at, _ = journal.pop(0)
         horizon = dropped_at if horizon is None else max(horizon, dropped_at)
-    return replace(position, journal=tuple(journal), horizon=horizon)
+    return Position(position.quantities, position.last_count, tuple(journal), horizon)
 
 
 def move(
@@ -108,7 +108,8 @@ def move(
             f"{stamp.sku}: {', '.join(negative)} at {location} lot {lot or '-'} would fall "
             f"below zero ({position.quantities.as_dict()} + {delta.as_dict()})",
         )
-    stock = stock.with_position(key, replace(position, quantities=resulting))
+    moved = Position(resulting, position.last_count, position.journal, position.horizon)
+    stock = stock.with_position(key, moved)
     movement = Movement(
         event_id=stamp.event_id,
         sku=stamp.sku,
