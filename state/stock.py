@@ -9,7 +9,8 @@ The dataflow keys by SKU, so the state is per SKU:
   (picked ≥ packed, picked ≥ shipped).
 - `in_transit`: per (transfer id, lot) the units shipped to another site and not yet received.
 - `inbound`: per purchase order or ASN, the units on order and not yet received.
-- `seen`: the ids of the last `window` events applied (idempotency). The window is bounded so
+- `seen`: the ids of (at least) the last `window` events applied (idempotency; `SeenIds`). The
+  window is bounded so
   the state stays small; beyond it the ledger's unique event id is the durable guard (the
   connector writing movements rejects an id it already holds).
 
@@ -107,6 +108,38 @@ class Inbound:
     purchase_order_id: str | None = None
 
 
+SEEN_CHUNK = 64
+
+
+@dataclass(frozen=True, slots=True)
+class SeenIds:
+    """The ids of the events most recently applied to a SKU, for idempotency.
+
+    Kept in chunks so that remembering one more id copies a short tuple, not the whole window,
+    and a lookup is a few set probes rather than a scan of a thousand ids: new ids go into
+    `recent`; a full `recent` becomes a frozen set in `older`, and the oldest set falls out once
+    more than the window is held. So at least the last `window` ids are always remembered, and
+    at most ⌈window / chunk⌉ × chunk + chunk − 1 (1,087 for the default 1,024).
+    """
+
+    recent: tuple[str, ...] = ()
+    older: tuple[frozenset[str], ...] = ()
+
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self.recent or any(event_id in chunk for chunk in self.older)
+
+    def __len__(self) -> int:
+        return len(self.recent) + sum(len(chunk) for chunk in self.older)
+
+    def add(self, event_id: str, window: int) -> SeenIds:
+        chunk = min(SEEN_CHUNK, window)
+        recent = (*self.recent, event_id)
+        if len(recent) < chunk:
+            return SeenIds(recent, self.older)
+        keep = -(-window // chunk)  # chunks needed to hold `window` ids (ceiling)
+        return SeenIds((), (*self.older, frozenset(recent))[-keep:])
+
+
 @dataclass(frozen=True, slots=True)
 class SkuStock:
     """The state of one SKU. Build the first one with `SkuStock.empty(sku)`."""
@@ -117,7 +150,7 @@ class SkuStock:
     reservations: Mapping[str, Reservation] = field(default_factory=dict)
     in_transit: Mapping[tuple[str, str], InTransit] = field(default_factory=dict)
     inbound: Mapping[tuple[InboundKind, str], Inbound] = field(default_factory=dict)
-    seen: tuple[str, ...] = ()
+    seen: SeenIds = SeenIds()
     window: int = DEFAULT_WINDOW
     # EPC -> (zone, time of the last read that was a sighting): RFID readers report a tag many
     # times a second; only a read in a new zone, or after `REPEAT_READ_SECONDS`, is news.
@@ -160,8 +193,8 @@ class SkuStock:
         return event_id in self.seen
 
     def remember(self, event_id: str) -> SkuStock:
-        """Adds an event id to the window, dropping the oldest beyond `window` ids."""
-        seen = (*self.seen, event_id)[-self.window :]
+        """Adds an event id to the window; the oldest are forgotten once over `window` ids."""
+        seen = self.seen.add(event_id, self.window)
         return SkuStock(
             self.sku, self.positions, self.lots, self.reservations, self.in_transit,
             self.inbound, seen, self.window, self.tag_reads,

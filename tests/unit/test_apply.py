@@ -44,12 +44,23 @@ def test_a_rejected_event_redelivered_is_a_duplicate_not_a_second_verdict(
     assert second == (Duplicate(order.event_id, CLOCK),)
 
 
-def test_the_window_of_remembered_event_ids_is_bounded() -> None:
+def test_the_window_of_remembered_event_ids_keeps_at_least_the_last_window_ids() -> None:
     stock = SkuStock.empty(CLOCK, window=3)
     for event_id in ["a", "b", "c", "d"]:
         stock = stock.remember(event_id)
 
-    assert stock.seen == ("b", "c", "d")
+    assert all(stock.has_seen(event_id) for event_id in ["a", "b", "c", "d"])
+    assert len(stock.seen) == 4
+
+
+def test_the_window_of_remembered_event_ids_is_bounded() -> None:
+    stock = SkuStock.empty(CLOCK, window=100)
+    for n in range(1000):
+        stock = stock.remember(f"e{n}")
+
+    assert all(stock.has_seen(f"e{n}") for n in range(900, 1000))
+    assert not stock.has_seen("e0")
+    assert 100 <= len(stock.seen) <= 2 * 64 + 63
 
 
 def test_an_unknown_sku_is_rejected(catalog: Catalog) -> None:
