@@ -65,6 +65,13 @@ def run(
             "default outlasts the Online Retail replay's 2-hour pick delay."
         ),
     ] = 240.0,
+    batch_minutes: Annotated[
+        float,
+        typer.Option(
+            help="Hold orders bound for one zone this many minutes of event time and plan them "
+            "together, so they share shipments (0: plan each order on arrival)."
+        ),
+    ] = 0.0,
 ) -> None:
     """Run the inventory dataflow: Kafka in; Redis view, PostgreSQL ledger, Kafka changes out."""
     from bytewax.dataflow import Dataflow
@@ -89,6 +96,7 @@ def run(
             catalog,
             routing_policy_for(settings.catalog, catalog),
             hold=timedelta(minutes=hold_minutes) if hold_minutes > 0 else None,
+            batch_window=timedelta(minutes=batch_minutes) if batch_minutes > 0 else None,
         )
         if routing
         else None

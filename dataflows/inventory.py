@@ -41,13 +41,15 @@ from bytewax.outputs import Sink
 
 from dataflows.reservations import expiries
 from dataflows.routing import PlanRecord, Routing, assemble_decisions, decode_plan, is_plan_key
+from dataflows.routing_batches import batch_orders
 from state.apply import apply
 from state.catalog import Catalog
-from state.events import Event, OrderPlaced, ReservationExpired, narrowed, skus_of
+from state.events import Event, ReservationExpired, parts_by_sku, skus_of
 from state.intake import DeadLetter, DeadLetterReason, RawEvent, dead_letter, decode
 from state.ledger import LedgerEntry, entries_of
 from state.outputs import Movement, Output
 from state.routing_outcome import OrderRouted
+from state.routing_window import ToBatch
 from state.stock import SkuStock
 from state.views import SkuView, view_of
 
@@ -88,12 +90,13 @@ class InventorySinks:
 
 def route(
     catalog: Catalog, raw: RawEvent, routing: Routing | None = None
-) -> list[Keyed | PlanRecord | DeadLetter]:
+) -> list[Keyed | PlanRecord | ToBatch | DeadLetter]:
     """Decode one raw event and address it to every SKU it concerns (or dead-letter it).
 
     A raw event with a key comes from the sequenced log: it is already one SKU's part, or a
     routing plan. With `routing`, an order is planned first (its lines get their sites) and its
-    `PlanRecord` follows its parts (`dataflows.routing`).
+    `PlanRecord` follows its parts (`dataflows.routing`), or, with a batch window, it is held
+    for its zone's window and planned when that closes (`dataflows.routing_batches`).
     """
     if is_plan_key(raw.key):
         return [decode_plan(raw)]
@@ -106,13 +109,12 @@ def route(
     if not skus:
         reason = f"{decoded.type} {decoded.event_id} names no SKU in the catalog"
         return [dead_letter(raw, DeadLetterReason.UNRESOLVED_SKU, reason, decoded.event_id)]
-    plans: list[PlanRecord] = []
-    if routing is not None and isinstance(decoded, OrderPlaced):
-        decoded, record = routing.router(decoded)
-        plans.append(record)
-    if len(skus) == 1:
-        return [(skus[0], (skus[0], decoded)), *plans]
-    return [*((sku, (sku, narrowed(decoded, sku, catalog))) for sku in skus), *plans]
+    planned: Event | None = decoded
+    plans: list[PlanRecord | ToBatch] = []
+    if routing is not None:  # an order is planned now (None: held for its batch window)
+        planned, plans = routing.intake(decoded)
+    parts = parts_by_sku(planned, catalog, skus) if planned is not None else []
+    return [*((sku, (sku, part)) for sku, part in parts), *plans]
 
 
 class FoldLogic(StatefulBatchLogic[tuple[str, Event], "Folded | Applied", SkuStock]):
@@ -160,7 +162,7 @@ def to_plan_message(record: PlanRecord) -> LogMessage:
     return KafkaSinkMessage(record.key.encode(), record.encoded())
 
 
-def _is_keyed(item: Keyed | PlanRecord | DeadLetter) -> bool:
+def _is_keyed(item: Keyed | PlanRecord | ToBatch | DeadLetter) -> bool:
     return not isinstance(item, DeadLetter)
 
 
@@ -184,7 +186,10 @@ def intake_with_plans(
     # (sku, (sku, Event)) | PlanRecord | DeadLetter
     split = op.branch(f"{name}_split_dead_letters", routed, _is_keyed)
     plans = op.branch(f"{name}_split_plans", split.trues, lambda i: isinstance(i, PlanRecord))
-    return plans.falses, split.falses, plans.trues  # type: ignore[return-value]
+    keyed, planned = plans.falses, plans.trues
+    if routing is not None and routing.batch_window is not None:
+        keyed, planned = batch_orders(name, routing, catalog, keyed, planned)  # type: ignore[arg-type]
+    return keyed, split.falses, planned  # type: ignore[return-value]
 
 
 def _fold_and_write(

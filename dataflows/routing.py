@@ -20,13 +20,16 @@
   placed), and forgets the order `forget_after` later (wall clock), so late duplicates find a
   tombstone instead of starting a new wait. An assembly still incomplete `give_up_after` its
   first item is dropped.
+
+With a batch window (`Routing.batch_window`, `skuflow run --batch-minutes`), the intake holds
+each order for its zone's window instead of planning it: `dataflows.routing_batches`.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -37,7 +40,7 @@ from pydantic import TypeAdapter
 
 from state.allocation import demands_for
 from state.catalog import Catalog
-from state.events import OrderPlaced, skus_of
+from state.events import Event, OrderPlaced, skus_of
 from state.intake import DeadLetter, DeadLetterReason, RawEvent, dead_letter
 from state.ledger import LedgerEntry
 from state.outputs import Duplicate, LineAllocated, Rejected
@@ -49,10 +52,12 @@ from state.routing import (
     RoutingPlan,
     order_to_route,
     plan,
+    plan_batch,
     with_sites,
 )
 from state.routing_outcome import OrderRouted, Outcome, order_routed
 from state.routing_policy import RoutingPolicy
+from state.routing_window import BatchWindow, ToBatch
 from state.views import SkuView
 
 PLAN_KEY = "\x1fplan:"  # a log key no SKU code has (control characters are refused at the edge)
@@ -132,9 +137,10 @@ class PictureBoard:
                     while days and (day - days[0][0]).days >= self._demand_days:
                         days.popleft()
 
-    def picture(self, order: OrderToRoute) -> NetworkPicture:
+    def picture(self, *orders: OrderToRoute) -> NetworkPicture:
+        """What the network looks like for these orders' SKUs."""
         with self._lock:
-            atp = {line.sku: self._site_atp(line.sku) for line in order.lines}
+            atp = {line.sku: self._site_atp(line.sku) for order in orders for line in order.lines}
             demand = {
                 key: sum(n for _, n in days) / self._demand_days
                 for key, days in self._planned.items()
@@ -165,6 +171,22 @@ class Router:
     def __call__(self, order: OrderPlaced) -> tuple[OrderPlaced, PlanRecord]:
         routed = order_to_route(order, self.catalog)
         chosen = self.planner(routed, self.board.picture(routed), self.policy)
+        return self._planned(order, routed, chosen)
+
+    def plan_window(self, window: BatchWindow) -> list[tuple[OrderPlaced, PlanRecord]]:
+        """A closed window's orders planned together (`plan_batch`), in priority order; a copy
+        of an order redelivered into the same window is planned once."""
+        orders = {order.event_id: order for order in reversed(window.orders)}
+        routed = {event_id: order_to_route(o, self.catalog) for event_id, o in orders.items()}
+        picture = self.board.picture(*routed.values())
+        plans, _ = plan_batch(
+            routed.values(), picture, self.policy, self.planner, batch=window.batch
+        )
+        return [self._planned(orders[p.event_id], routed[p.event_id], p) for p in plans]
+
+    def _planned(
+        self, order: OrderPlaced, routed: OrderToRoute, chosen: RoutingPlan
+    ) -> tuple[OrderPlaced, PlanRecord]:
         self.board.record(chosen, order.occurred_at)
         expected = {}
         for code in skus_of(order, self.catalog):
@@ -282,10 +304,23 @@ def keyed_for_assembly(item: AssemblyItem) -> tuple[str, AssemblyItem]:
 
 @dataclass(frozen=True)
 class Routing:
-    """What the inventory flow needs to route orders: the router and where decisions go."""
+    """What the inventory flow needs to route orders: the router, where decisions go, and the
+    batch window (None: every order is planned on arrival)."""
 
     router: Router
     hold: timedelta | None = None  # reservations expire this long after their decision
+    batch_window: timedelta | None = None
+    ticks: Ticks | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.batch_window is None:
+            return
+        if self.batch_window <= timedelta(0):
+            msg = f"a batch window must last some time, not {self.batch_window} (None: no window)"
+            raise ValueError(msg)
+        # the event time the windows see: a tick to every zone at most every quarter window
+        ticks = Ticks(self.policy.zone_names, self.batch_window / 4)
+        object.__setattr__(self, "ticks", ticks)  # frozen: set once, here
 
     @property
     def policy(self) -> RoutingPolicy:
@@ -299,8 +334,23 @@ class Routing:
         planner: Planner = plan,
         *,
         hold: timedelta | None = None,
+        batch_window: timedelta | None = None,
     ) -> Routing:
-        return cls(Router(catalog, policy, PictureBoard(catalog), planner), hold)
+        return cls(Router(catalog, policy, PictureBoard(catalog), planner), hold, batch_window)
+
+    def intake(self, event: Event) -> tuple[Event | None, list[PlanRecord | ToBatch]]:
+        """What the intake keys now (None: an order held for its window) and what follows it:
+        the order's PlanRecord, or the held order and the ticks of event time (module doc)."""
+        if self.ticks is None:
+            if not isinstance(event, OrderPlaced):
+                return event, []
+            routed, record = self.router(event)
+            return routed, [record]
+        held: list[PlanRecord | ToBatch] = list(self.ticks.after(event.occurred_at))
+        if not isinstance(event, OrderPlaced):
+            return event, held
+        zone = self.policy.zone(event.ship_to.region)
+        return None, [ToBatch(zone, event), *held]
 
 
 def assemble_decisions(
@@ -320,3 +370,27 @@ def assemble_decisions(
     decided = op.stateful("routing_assemble", keyed, assembler_builder(routing.policy))
     # (event id, OrderRouted)
     return op.key_rm("routing_unkey", decided)
+
+
+# ---- batch windows --------------------------------------------------------------------------
+
+
+class Ticks:
+    """Event time for every zone's window, sent at most once per `every` of event time.
+
+    In-process and not snapshotted, like the board: a resumed run sends its first tick a little
+    earlier, which closes a window no differently (module doc of `state.routing_window`).
+    """
+
+    def __init__(self, zones: Sequence[str], every: timedelta) -> None:
+        self._zones = tuple(zones)
+        self._every = every
+        self._sent: datetime | None = None
+        self._lock = threading.Lock()
+
+    def after(self, at: datetime) -> list[ToBatch]:
+        with self._lock:
+            if self._sent is not None and at < self._sent + self._every:
+                return []
+            self._sent = at
+        return [ToBatch(zone, at) for zone in self._zones]

@@ -22,8 +22,10 @@ nothing can be oversold. Each strategy gets the same inbound supply and the same
 
 Strategies: `nearest` (nearest site that can fill each line), `largest_stock` (the site holding
 most of each line's SKU), `cost` (`state.routing.plan`), and `cost_batched` (the cost model on
-windows of `window` minutes: orders of a window are planned in priority order and join the
-shipments already open to their zone).
+windows of `window` minutes per zone, as the flow batches with `--batch-minutes`: the same
+`state.routing_window` rule, advanced by every event's time, and the same `plan_batch`, so a
+window's orders are planned in priority order and join the shipments already open to their zone).
+A line's rest, when its planned site is short, comes from the plan's ranked fallback sites.
 
 Metrics: shipping cost (a shipment's fixed part is paid once per (order, site), or once per
 (window, site, zone) for the batched strategy, plus its kilograms), split-shipment rate (orders
@@ -75,6 +77,7 @@ from state.routing import (
 )
 from state.routing_outcome import OrderRouted, order_routed
 from state.routing_policy import RoutingPolicy
+from state.routing_window import BatchWindow, admit, advance
 from state.stock import SkuStock
 
 STRATEGIES: Mapping[str, Planner] = {
@@ -191,8 +194,7 @@ class Simulation:
         self.ordered: dict[str, deque[tuple[date, int]]] = defaultdict(deque)
         self.backlog_day: date | None = None
         self.backlog: Counter[str] = Counter()
-        self.pending: list[OrderPlaced] = []
-        self.batch_start: datetime | None = None
+        self.windows: dict[str, BatchWindow] = {}  # zone -> its open window
         self.charged: set[tuple[str, str, str]] = set()
         self.month: tuple[int, int] | None = None
         self.result = BenchResult(strategy)
@@ -236,9 +238,7 @@ class Simulation:
     def feed(self, event: Event) -> None:
         self.picks_due(event.occurred_at)
         self.sample(event.occurred_at)
-        due = self.batch_start is not None and event.occurred_at >= self.batch_start + self.window
-        if self.pending and due:
-            self.decide()
+        self.close_windows(event.occurred_at)
         match event:
             case Picked() | Shipped() | PutAway():
                 return  # picks come from this run's reservations; put-aways with the receipts
@@ -247,10 +247,12 @@ class Simulation:
             case OrderPlaced():
                 lines = tuple(line.model_copy(update={"site": None}) for line in event.lines)
                 unpinned = event.model_copy(update={"lines": lines})
-                self.pending.append(unpinned)
-                self.batch_start = self.batch_start or event.occurred_at
-                if not self.window:
-                    self.decide()
+                if self.window:
+                    zone = self.policy.zone(unpinned.ship_to.region)
+                    held = self.windows.get(zone)
+                    self.windows[zone], _ = admit(held, zone, unpinned, self.window)
+                else:
+                    self.decide(unpinned)
             case StockAdjusted() if event.reason != "returned":
                 refused = any(isinstance(o, Rejected) for o in self.fold(event))
                 self.result.refused_writeoffs += refused
@@ -258,10 +260,22 @@ class Simulation:
                 self.fold(event)
 
     def finish(self) -> BenchResult:
-        if self.pending:
-            self.decide()
+        self.close_windows(None)
         self.picks_due(None)
         return self.result
+
+    def close_windows(self, now: datetime | None) -> None:
+        """Decide every window `now` closes (None: the end of the input), oldest first."""
+        closed = []
+        for zone, window in list(self.windows.items()):
+            still, done = advance(window, now) if now is not None else (None, window)
+            if done is not None:
+                del self.windows[zone]
+                closed.append(done)
+            elif still is not None:
+                self.windows[zone] = still
+        for window in sorted(closed, key=lambda w: (w.opened, w.zone)):
+            self.decide_window(window)
 
     def receive(self, receipt: ReceiptPosted) -> None:
         for line in receipt.lines:
@@ -315,28 +329,32 @@ class Simulation:
                 demand[(line.sku, site)] = daily * share
         return NetworkPicture(atp=atp, daily_demand=demand, backlog=dict(self.backlog))
 
-    def decide(self) -> None:
-        orders, self.pending, self.batch_start = self.pending, [], None
-        routed = [order_to_route(order, self.catalog) for order in orders]
-        by_id = {order.event_id: order for order in orders}
-        if self.window:
-            merged = self.picture(routed[0])
-            for other in routed[1:]:
-                more = self.picture(other)
-                merged = NetworkPicture(
+    def decide(self, order: OrderPlaced) -> None:
+        to_route = order_to_route(order, self.catalog)
+        chosen = self.planner(to_route, self.picture(to_route), self.policy)
+        self.commit(order, to_route, chosen, order.event_id)
+
+    def decide_window(self, window: BatchWindow) -> None:
+        routed = {o.event_id: order_to_route(o, self.catalog) for o in window.orders}
+        by_id = {order.event_id: order for order in window.orders}
+        merged: NetworkPicture | None = None
+        for to_route in routed.values():
+            more = self.picture(to_route)
+            merged = (
+                more
+                if merged is None
+                else NetworkPicture(
                     atp={**merged.atp, **more.atp},
                     daily_demand={**merged.daily_demand, **more.daily_demand},
                     backlog=merged.backlog,
                 )
-            plans, _ = plan_batch(routed, merged, self.policy, self.planner)
-            batch = f"window-{orders[0].event_id}"
-            for chosen in plans:
-                to_route = next(r for r in routed if r.event_id == chosen.event_id)
-                self.commit(by_id[chosen.event_id], to_route, chosen, batch)
-            return
-        for order, to_route in zip(orders, routed, strict=True):
-            chosen = self.planner(to_route, self.picture(to_route), self.policy)
-            self.commit(order, to_route, chosen, order.event_id)
+            )
+        assert merged is not None, "a window holds at least one order"
+        plans, _ = plan_batch(
+            routed.values(), merged, self.policy, self.planner, batch=window.batch
+        )
+        for chosen in plans:
+            self.commit(by_id[chosen.event_id], routed[chosen.event_id], chosen, window.batch)
 
     def commit(
         self, order: OrderPlaced, to_route: OrderToRoute, chosen: RoutingPlan, batch: str

@@ -6,8 +6,9 @@ Rules, all in base units:
   from available units only. Allocated units move available → allocated at their position.
 - FEFO: candidates are the SKU's positions in sellable zones holding available units of a lot
   that is sellable on the order's date (an expired lot is never allocated), taken in the order
-  (not at the preferred site, lot without expiry, expiry date, location path, lot): the line's
-  preferred site first, then the lot that expires first, lots without expiry last, and a
+  (site rank, lot without expiry, expiry date, location path, lot): the line's preferred site
+  first, then its fallback sites in the line's order (routing ranks them by cost), then every
+  other site; within a rank the lot that expires first, lots without expiry last, and a
   deterministic tie-break by location and lot.
 - A line may ask for a lot: only that lot is reserved; asking for an expired lot is refused.
 - Shortfall: the rest of the line is backordered or rejected, per the line's policy, else the
@@ -46,6 +47,12 @@ class Demand:
     site: str | None
     lot: str | None
     shortfall: ShortfallPolicy
+    fallback: tuple[str, ...] = ()  # the sites to take what `site` lacks from, in this order
+
+    def site_rank(self, site: str) -> int:
+        """0 for the preferred site, then the fallback sites in order, then every other site."""
+        ranked = [s for s in (self.site, *self.fallback) if s is not None]
+        return ranked.index(site) if site in ranked else len(ranked)
 
 
 def demands_for(order: OrderPlaced, sku: Sku, catalog: Catalog) -> tuple[Demand, ...]:
@@ -58,13 +65,17 @@ def demands_for(order: OrderPlaced, sku: Sku, catalog: Catalog) -> tuple[Demand,
         policy = line.shortfall or channel.shortfall
         if line.sku == sku.code:
             quantity = sku.units.to_base(line.quantity, line.unit or sku.units.base)
-            demands.append(Demand(sku.code, quantity, line.site, line.lot, policy))
+            demands.append(
+                Demand(sku.code, quantity, line.site, line.lot, policy, line.fallback_sites)
+            )
             continue
         kit = catalog.skus.get(line.sku)
         per_kit = sum(c.quantity for c in kit.components if c.sku == sku.code) if kit else 0
         if kit is not None and per_kit:
             kits = kit.units.to_base(line.quantity, line.unit or kit.units.base)
-            demands.append(Demand(kit.code, kits * per_kit, line.site, None, policy))
+            demands.append(
+                Demand(kit.code, kits * per_kit, line.site, None, policy, line.fallback_sites)
+            )
     return tuple(demands)
 
 
@@ -81,11 +92,11 @@ def _candidates(
         and (demand.lot is None or lot == demand.lot)
     ]
 
-    def fefo(key: PositionKey) -> tuple[bool, bool, date, str, str]:
+    def fefo(key: PositionKey) -> tuple[int, bool, date, str, str]:
         path, lot = key
         expiry = stock.expiry(lot)
-        elsewhere = catalog.locations[path].site != demand.site
-        return (elsewhere, expiry is None, expiry or date.max, path, lot)
+        rank = demand.site_rank(catalog.locations[path].site)
+        return (rank, expiry is None, expiry or date.max, path, lot)
 
     return sorted(keys, key=fefo)
 

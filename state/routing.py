@@ -7,18 +7,29 @@ like now: site ATP per SKU, daily demand, backlog, shipments already open), `pol
 `state.routing_policy.RoutingPolicy`. The plan gives every line a primary site and the sources
 it expects to allocate from, the cost breakdown and the alternatives that were priced. The
 planner only proposes: the keyed commit (`state.allocation.allocate`) is the truth. It prefers
-the plan's site (`OrderLine.site`) and falls back FEFO to other sites when the planned site lost
-the stock meanwhile, and never reserves more than is available anywhere.
+the plan's site (`OrderLine.site`), takes what that site lost meanwhile from the plan's other
+sites in the plan's order (`OrderLine.fallback_sites`), and never reserves more than is
+available anywhere.
 
 Pricing a candidate (a primary site per line; formulas in `state.routing_policy`):
 
     sources(line)  = min(q, atp left at the primary site), then the rest from the other sites
-                     with stock, cheapest lane first (what the commit's fallback would do)
+                     with stock in the line's fallback order (what the commit will do)
     cost           = Σ_s shipment(s, zone, kg_s) + split(#sites) + Σ_s overflow(s, units_s)
                      + Σ_(line,s) depletion(k, s, units) + unfilled(Σ units with no source)
 
 A shipment whose (site, zone) is already open (`picture.open_shipments`: another order of the
-same batch window ships there) costs only its kilograms: that is how batching lowers cost.
+same batch window ships there) costs only its kilograms: that is how batching lowers cost. The
+plan names those sites (`joined`), so the decision's committed cost does not charge them again.
+
+Fallback order: candidates are priced with every line's other sites cheapest lane first; the
+chosen plan then ranks, per line, every other site shipping to the zone by its marginal cost
+for that line (what shipping the whole line from there would add to the plan as it stands:
+
+    marginal(line, s) = lane(s, zone).per_kg × kg(line) + per_shipment unless s already ships
+                        + split_penalty if s is a new site + overflow(s) + depletion(line, s)
+
+ties by site name) and is priced again with that order, which the commit follows.
 
 Candidates: for each site, "consolidate there" (every line it can fill whole goes there, every
 other line to the cheapest site that can fill it); "cheapest lane per line"; and, when
@@ -133,6 +144,7 @@ class PlannedLine:
     quantity: int
     site: str | None  # the primary site the commit will prefer
     sources: tuple[Source, ...]  # where the plan expects the units to come from
+    fallback: tuple[str, ...] = ()  # the other sites, in the order the commit takes from them
 
     @property
     def unfilled(self) -> int:
@@ -170,6 +182,8 @@ class RoutingPlan:
     lines: tuple[PlannedLine, ...]
     cost: CostBreakdown
     alternatives: tuple[Alternative, ...] = ()
+    joined: tuple[str, ...] = ()  # sites whose shipment to the zone an earlier order opened
+    batch: str | None = None  # the batch window it was planned in (`plan_batch`)
 
     @property
     def sites(self) -> tuple[str, ...]:
@@ -214,19 +228,24 @@ def price(
     picture: NetworkPicture,
     policy: RoutingPolicy,
     strategy: str = "cost",
+    fallbacks: Sequence[Sequence[str]] | None = None,
 ) -> RoutingPlan:
-    """The plan an assignment of primary sites leads to, with its cost (module doc)."""
+    """The plan an assignment of primary sites leads to, with its cost (module doc); each
+    line's other sites in `fallbacks`' order when given, else cheapest lane first."""
     zone = policy.zone(order.region)
     shipping_sites = _shipping_sites(policy, zone)
     left: dict[tuple[str, str], int] = {}
     lines: list[PlannedLine] = []
     depletion = 0.0
-    for line, primary in zip(order.lines, assignment, strict=True):
+    for index, (line, primary) in enumerate(zip(order.lines, assignment, strict=True)):
         wanted = line.quantity
         sources: list[Source] = []
-        fallback = _by_lane(policy, zone, line.sku, line.quantity, shipping_sites)
-        order_of_sites = [primary] if primary is not None else []
-        order_of_sites += [s for s in fallback if s != primary]
+        if fallbacks is None:
+            others = _by_lane(policy, zone, line.sku, line.quantity, shipping_sites)
+        else:
+            others = list(fallbacks[index])
+        fallback = tuple(s for s in others if s != primary)
+        order_of_sites = [primary, *fallback] if primary is not None else list(fallback)
         for site in order_of_sites:
             if wanted <= 0:
                 break
@@ -239,7 +258,7 @@ def price(
             left[(line.sku, site)] = atp - take
             sources.append(Source(site, take))
             wanted -= take
-        lines.append(PlannedLine(line.sku, line.quantity, primary, tuple(sources)))
+        lines.append(PlannedLine(line.sku, line.quantity, primary, tuple(sources), fallback))
     units: dict[str, int] = {}
     kilograms: dict[str, float] = {}
     for planned in lines:
@@ -257,7 +276,10 @@ def price(
         depletion=depletion,
         unfilled=policy.unfilled_cost * sum(planned.unfilled for planned in lines),
     )
-    return RoutingPlan(order.order_id, order.event_id, zone, strategy, tuple(lines), cost)
+    joined = tuple(sorted(s for s in kilograms if (s, zone) in picture.open_shipments))
+    return RoutingPlan(
+        order.order_id, order.event_id, zone, strategy, tuple(lines), cost, joined=joined
+    )
 
 
 def shipping_cost(
@@ -332,6 +354,75 @@ def _rank(plan: RoutingPlan) -> tuple[float, int, tuple[str, ...]]:
     return (round(plan.cost.total, 9), len(plan.sites), plan.sites)
 
 
+def _units_elsewhere(chosen: RoutingPlan, index: int, totals: Mapping[str, int]) -> dict[str, int]:
+    """Units per site of every line of `chosen` but line `index` (`totals`: of every line)."""
+    others = dict(totals)
+    for source in chosen.lines[index].sources:
+        others[source.site] -= source.quantity
+    return {site: n for site, n in others.items() if n > 0}
+
+
+def _site_totals(chosen: RoutingPlan) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for planned in chosen.lines:
+        for source in planned.sources:
+            totals[source.site] = totals.get(source.site, 0) + source.quantity
+    return totals
+
+
+def _marginal(
+    line: LineToRoute,
+    zone: str,
+    others: Mapping[str, int],
+    site: str,
+    picture: NetworkPicture,
+    policy: RoutingPolicy,
+) -> float:
+    lane = policy.lane(site, zone)
+    assert lane is not None, "rank only the sites that ship to the zone"
+    opened = site in others or (site, zone) in picture.open_shipments
+    cost = lane.per_kg * policy.weight(line.sku, line.quantity)
+    cost += 0.0 if opened else lane.per_shipment
+    cost += policy.split_penalty if others and site not in others else 0.0
+    backlog = picture.backlog.get(site, 0) + others.get(site, 0)
+    cost += policy.overflow(site, backlog, line.quantity)
+    demand = picture.daily_demand.get((line.sku, site), 0.0)
+    return cost + policy.depletion(site, picture.site_atp(line.sku, site), demand, line.quantity)
+
+
+def marginal_cost(
+    order: OrderToRoute,
+    chosen: RoutingPlan,
+    index: int,
+    site: str,
+    picture: NetworkPicture,
+    policy: RoutingPolicy,
+) -> float:
+    """What shipping line `index` whole from `site` adds to `chosen`'s other lines (module
+    doc); `site` must have a lane to the plan's zone."""
+    others = _units_elsewhere(chosen, index, _site_totals(chosen))
+    return _marginal(order.lines[index], chosen.zone, others, site, picture, policy)
+
+
+def with_ranked_fallbacks(
+    order: OrderToRoute, chosen: RoutingPlan, picture: NetworkPicture, policy: RoutingPolicy
+) -> RoutingPlan:
+    """`chosen` priced again with each line's other sites by marginal cost (module doc)."""
+    sites = _shipping_sites(policy, chosen.zone)
+    totals = _site_totals(chosen)
+    fallbacks = []
+    for n, (line, planned) in enumerate(zip(order.lines, chosen.lines, strict=True)):
+        others = _units_elsewhere(chosen, n, totals)
+        costs = [
+            (_marginal(line, chosen.zone, others, site, picture, policy), site)
+            for site in sites
+            if site != planned.site
+        ]
+        fallbacks.append([site for _, site in sorted(costs)])
+    assignment = tuple(planned.site for planned in chosen.lines)
+    return price(order, assignment, picture, policy, chosen.strategy, fallbacks)
+
+
 def plan(
     order: OrderToRoute, picture: NetworkPicture, policy: RoutingPolicy, *, alternatives: int = 4
 ) -> RoutingPlan:
@@ -339,7 +430,7 @@ def plan(
     priced = sorted(
         (price(order, a, picture, policy) for a in candidates(order, picture, policy)), key=_rank
     )
-    chosen, rest = priced[0], priced[1:]
+    chosen, rest = with_ranked_fallbacks(order, priced[0], picture, policy), priced[1:]
     seen = {chosen.label}
     others: list[Alternative] = []
     for other in rest:
@@ -400,8 +491,11 @@ def plan_batch(
     picture: NetworkPicture,
     policy: RoutingPolicy,
     planner: Planner = plan,
+    *,
+    batch: str | None = None,
 ) -> tuple[list[RoutingPlan], NetworkPicture]:
     """Plan a window's orders in priority order; returns the plans and the picture after them.
+    Each plan joins the shipments the ones before it opened, and is labelled with `batch`.
 
     Invariant: Σ over the batch's plans of the units sourced from a (SKU, site) never exceeds
     the picture's ATP there.
@@ -409,17 +503,21 @@ def plan_batch(
     plans = []
     for order in sorted(orders, key=lambda o: priority_key(o, policy)):
         chosen = planner(order, picture, policy)
-        plans.append(chosen)
+        plans.append(chosen if batch is None else replace(chosen, batch=batch))
         picture = picture.after(chosen)
     return plans, picture
 
 
 def with_sites(order: OrderPlaced, chosen: RoutingPlan) -> OrderPlaced:
-    """The order with each line's site set to the plan's primary site (pinned lines unchanged)."""
+    """The order with each line's site set to the plan's primary site and its fallback sites
+    to the plan's order (what the customer pinned stays)."""
     lines = tuple(
-        line
-        if line.site is not None or planned.site is None
-        else line.model_copy(update={"site": planned.site})
+        line.model_copy(
+            update={
+                "site": line.site or planned.site,
+                "fallback_sites": line.fallback_sites or planned.fallback,
+            }
+        )
         for line, planned in zip(order.lines, chosen.lines, strict=True)
     )
     return order if lines == order.lines else order.model_copy(update={"lines": lines})

@@ -14,6 +14,11 @@ decided: a redelivery decides nothing).
     committed cost = shipment(s, zone, kg) over the sites actually reserved at
                      + split(#those sites) + the plan's overflow and depletion estimates
                      + unfilled_cost × (backordered + rejected units)
+
+A shipment from a site the plan joined (`RoutingPlan.joined`: an earlier order of the same batch
+window opened that site's shipment to the zone) costs only its kilograms; the decision lists
+those sites in `shared_shipments`, and its batch. (The plan is what says a shipment is open: if
+the earlier order's commit fell back elsewhere, the saving is overstated by that fixed part.)
 """
 
 from __future__ import annotations
@@ -71,6 +76,8 @@ class OrderRouted:
     planned_sites: tuple[str, ...]
     planned_cost: CostBreakdown
     alternatives: tuple[Alternative, ...]
+    batch: str | None = None  # the batch window the order was planned in
+    shared_shipments: tuple[str, ...] = ()  # sites whose fixed shipping part it did not pay
 
     @property
     def ordered(self) -> int:
@@ -147,8 +154,11 @@ def order_routed(
                 line.sku, source.quantity
             )
     unfilled = sum(line.backordered + line.rejected for line in lines)
+    shared = tuple(site for site in sorted(kilograms) if site in plan.joined)
     cost = CostBreakdown(
-        shipping=shipping_cost(policy, plan.zone, kilograms),
+        shipping=shipping_cost(
+            policy, plan.zone, kilograms, frozenset((site, plan.zone) for site in shared)
+        ),
         split=policy.split_penalty * max(0, len(kilograms) - 1),
         overflow=plan.cost.overflow,
         depletion=plan.cost.depletion,
@@ -167,6 +177,8 @@ def order_routed(
         planned_sites=plan.sites,
         planned_cost=plan.cost,
         alternatives=plan.alternatives,
+        batch=plan.batch,
+        shared_shipments=shared,
     )
 
 

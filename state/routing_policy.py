@@ -80,6 +80,12 @@ class RoutingPolicy:
         """Every site with at least one lane, in a stable order."""
         return tuple(sorted({site for site, _ in self.lanes}))
 
+    @property
+    def zone_names(self) -> tuple[str, ...]:
+        """Every zone an order can be bound for or a lane serves, in a stable order."""
+        lanes = (zone for _, zone in self.lanes)
+        return tuple(sorted({*self.zones.values(), self.default_zone, *lanes}))
+
     def zone(self, region: str) -> str:
         return self.zones.get(region, self.default_zone)
 

@@ -5,7 +5,8 @@ sites). The sequencer plans every order, the plans and the orders' parts go into
 log, and the fold commits each line in its SKU's single writer. Then, from PostgreSQL and the
 `decisions` topic: no SKU allocated more than it received, every line's units are allocated,
 backordered or rejected, no order went short while its SKU still had stock, and every order has
-exactly one decision.
+exactly one decision. Run twice: orders planned on arrival, and held in 5-second batch windows
+(`--batch-minutes`), which must keep every one of those properties.
 """
 
 from __future__ import annotations
@@ -75,8 +76,13 @@ def orders_of(producer: int) -> list[OrderPlaced]:
     return made
 
 
+@pytest.fixture(scope="module", params=[None, timedelta(seconds=5)], ids=["arrival", "batched"])
+def batch_window(request: pytest.FixtureRequest) -> timedelta | None:
+    return request.param  # type: ignore[no-any-return]
+
+
 @pytest.fixture(scope="module")
-def raced(services: dict) -> Wiring:
+def raced(services: dict, batch_window: timedelta | None) -> Wiring:
     prefix = "race" + uuid.uuid4().hex[:8]
     wiring = Wiring(
         brokers=services["kafka"].url,
@@ -101,7 +107,9 @@ def raced(services: dict) -> Wiring:
         thread.start()
     for thread in threads:
         thread.join()
-    routing = Routing.for_catalog(CATALOG, routing_policy_for("test", CATALOG))
+    routing = Routing.for_catalog(
+        CATALOG, routing_policy_for("test", CATALOG), batch_window=batch_window
+    )
     run_main(sequencer_flow(wiring, CATALOG, routing))
     run_main(log_fold_flow(wiring, CATALOG, routing=routing))
     return wiring
@@ -143,14 +151,18 @@ def test_no_order_went_short_while_its_sku_still_had_stock(raced: Wiring) -> Non
         assert available.get(sku, 0) == 0, f"{sku} left stock idle while an order went short"
 
 
-def test_every_order_has_one_decision_accounting_for_every_unit(raced: Wiring) -> None:
+def test_every_order_has_one_decision_accounting_for_every_unit(
+    raced: Wiring, batch_window: timedelta | None
+) -> None:
     with connect(raced) as conn:
         rows = conn.execute(
             "SELECT order_id, ordered, allocated, backordered, rejected FROM routing_decision"
         ).fetchall()
+        batches = {b for (b,) in conn.execute("SELECT detail->>'batch' FROM routing_decision")}
     assert len(rows) == PRODUCERS * ORDERS_EACH
     for _, ordered, allocated, backordered, rejected in rows:
         assert allocated + backordered + rejected == ordered
+    assert (None in batches) == (batch_window is None)  # a batched order names its window
 
     messages = list(read_to_end(raced.brokers, raced.topics.name(DECISIONS)))
     decided = Counter(json.loads(m.payload)["order_id"] for m in messages)

@@ -153,3 +153,35 @@ def test_a_batch_never_plans_a_unit_twice(
     for (sku, site), n in taken.items():
         assert n <= picture.site_atp(sku, site)
         assert after.site_atp(sku, site) == picture.site_atp(sku, site) - n
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    stock=st.dictionaries(st.sampled_from(SITES), st.integers(1, 12), min_size=1),
+    quantity=st.integers(1, 30),
+    site=st.sampled_from((None, *SITES)),
+    ranking=st.permutations((*SITES, "NOWHERE")),
+    named=st.integers(0, 4),
+)
+def test_a_ranked_commit_drains_each_site_before_the_next_and_never_oversells(
+    stock: dict[str, int], quantity: int, site: str | None, ranking: list[str], named: int
+) -> None:
+    sku = SKUS[0]
+    states: dict[str, SkuStock] = {}
+    for receipt in received({(sku, s): n for s, n in stock.items()}):
+        fold(states, receipt)
+    line = OrderLine(sku=sku, quantity=quantity, site=site, fallback_sites=tuple(ranking[:named]))
+    order = placed(0, ([(sku, quantity)], "web", "United Kingdom"))
+    order = order.model_copy(update={"lines": (line,)})
+
+    [outcome] = [o for o in fold(states, order) if isinstance(o, LineAllocated)]
+
+    taken = Counter[str]()
+    for reserved in outcome.reservations:
+        taken[reserved.location.split("/")[0]] += reserved.quantity
+    assert outcome.allocated == sum(taken.values()) == min(quantity, sum(stock.values()))
+    preference = [s for s in (site, *ranking[:named]) if s is not None]
+    rank = {s: preference.index(s) if s in preference else len(preference) for s in SITES}
+    for used in taken:
+        for earlier in (s for s in stock if rank[s] < rank[used]):
+            assert taken[earlier] == stock[earlier], f"{used} used before {earlier} was drained"
