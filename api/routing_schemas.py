@@ -74,6 +74,16 @@ class RoutingDecisionPublic(_Public):
     planned_cost: CostPublic
     lines: list[RoutedLinePublic]
     alternatives: list[AlternativePublic]
+    batch: str | None = Field(
+        default=None,
+        description="The batch window the order was planned in (`skuflow run --batch-minutes`); "
+        "null when it was planned on arrival.",
+    )
+    shared_shipments: list[str] = Field(
+        default_factory=list,
+        description="Sites whose shipment to this zone an earlier order of the batch opened: "
+        "this order did not pay their fixed shipping part.",
+    )
 
     @classmethod
     def of(cls, row: dict[str, Any]) -> RoutingDecisionPublic:
