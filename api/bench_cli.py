@@ -184,3 +184,253 @@ def replenishment(
     )
     typer.echo(markdown)
     typer.echo(f"written to {out / 'replenishment.md'} and {out / 'replenishment.json'}")
+
+
+# ---- performance figures (issue #9): throughput, memory, recovery (dataflows/bench/) ----------
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        return [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
+    except ValueError as exc:
+        raise typer.BadParameter(f"sizes are whole numbers, comma-separated: {text!r}") from exc
+
+
+def _running_services() -> dict:
+    """The local services `skuflow services up` started, or exit 1 saying to start them."""
+    from connectors.settings import Settings
+    from dataflows.bench.services import ServicesDownError, running
+
+    try:
+        return running(Settings().services_dir)
+    except ServicesDownError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+
+
+def _write_figure(figure: object, out: Path) -> None:
+    from dataflows.bench.report import Figure, write
+
+    assert isinstance(figure, Figure)
+    json_path, md_path = write(figure, out)
+    typer.echo(figure.markdown)
+    typer.echo(f"written to {md_path} and {json_path}")
+
+
+@bench_app.command("throughput")
+def throughput(
+    runs: Annotated[int, typer.Option(help="Runs per path; the figure is their median.", min=1)] = (
+        3
+    ),
+    events: Annotated[int, typer.Option(help="Events per workload.", min=1)] = 20_000,
+    sku_locations: Annotated[
+        int, typer.Option(help="SKU-locations of the synthetic workload.", min=4)
+    ] = 1_000_000,
+    full: Annotated[
+        bool, typer.Option(help="Also the full path (Kafka → Redis + PostgreSQL) and Kafka.")
+    ] = True,
+    retail: Annotated[bool, typer.Option(help="Also the Online Retail replay workload.")] = True,
+    out: Annotated[Path, typer.Option(help="Folder for throughput.json and .md.")] = Path(
+        "bench-results"
+    ),
+) -> None:
+    """Events per second, embedded and on the full path, beside a bare Bytewax fold and a raw
+    Kafka consume loop on the same events."""
+    from connectors.settings import Settings
+    from dataflows.bench import throughput as figure
+
+    services = _running_services() if full else None
+    workloads = []
+    if retail:
+        workloads.append(figure.online_retail_workload(_data_dir_or_exit(), events))
+    workloads.append(figure.synthetic_workload(sku_locations, events))
+    result = figure.measure(
+        workloads, runs, services, snapshot_seconds=Settings().snapshot_seconds, log=console.print
+    )
+    _write_figure(result, out)
+
+
+@bench_app.command("memory")
+def memory(
+    sku_locations: Annotated[
+        str, typer.Option(help="Sizes, comma-separated (e.g. 100000,1000000).")
+    ] = "10000,40000",
+    runs: Annotated[
+        int, typer.Option(help="Runs per size (state sizes are deterministic; RSS is not).", min=1)
+    ] = 1,
+    mix: Annotated[
+        float, typer.Option(help="Events of the usual mix per SKU-location after its receipt.")
+    ] = 1.0,
+    redis: Annotated[
+        bool, typer.Option(help="Write the view to the running Redis (else in memory).")
+    ] = True,
+    out: Annotated[Path, typer.Option(help="Folder for memory.json and .md.")] = Path(
+        "bench-results"
+    ),
+) -> None:
+    """Bytes per SKU-location in the dataflow's state (snapshot, in memory, RSS) and in Redis."""
+    from dataflows.bench import memory as figure
+
+    services = _running_services() if redis else None
+    result = figure.measure(_sizes(sku_locations), runs, services, mix=mix, log=console.print)
+    _write_figure(result, out)
+
+
+@bench_app.command("recovery")
+def recovery(
+    sku_locations: Annotated[
+        int, typer.Option(help="SKU-locations in the state when killed.", min=4)
+    ] = 10_000,
+    runs: Annotated[int, typer.Option(help="SIGKILL-and-restart cycles; the median.", min=1)] = 3,
+    backlog: Annotated[int, typer.Option(help="Events arriving while it is down.", min=1)] = 1000,
+    snapshot_seconds: Annotated[
+        float, typer.Option(help="The job's snapshot interval (SKUFLOW_SNAPSHOT_SECONDS).")
+    ] = 5.0,
+    out: Annotated[Path, typer.Option(help="Folder for recovery.json and .md.")] = Path(
+        "bench-results"
+    ),
+) -> None:
+    """Seconds from restarting `skuflow run` after SIGKILL until it has caught up."""
+    from dataflows.bench import recovery as figure
+
+    services = _running_services()
+    result = figure.measure(
+        sku_locations,
+        runs,
+        services,
+        backlog=backlog,
+        snapshot_seconds=snapshot_seconds,
+        log=console.print,
+    )
+    _write_figure(result, out)
+
+
+# ---- freshness, latency, allocation (issue #9): the real engine as a subprocess ---------------
+
+
+def _whole_numbers(text: str, what: str) -> tuple[int, ...]:
+    try:
+        numbers = tuple(int(part.replace("_", "")) for part in text.split(",") if part.strip())
+    except ValueError as exc:
+        raise typer.BadParameter(f"{what} are whole numbers, comma-separated: {text!r}") from exc
+    if not numbers or min(numbers) <= 0:
+        raise typer.BadParameter(f"{what} must be positive: {text!r}")
+    return numbers
+
+
+def _check_engine_services() -> None:
+    """Exit 1 saying what to do unless the local services `skuflow run` needs are answering."""
+    from dataflows.bench.engine import BenchError, running_services
+
+    try:
+        running_services()
+    except BenchError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+
+
+def _show(figure: object, out: Path) -> None:
+    from dataflows.bench.report import Figure
+
+    assert isinstance(figure, Figure)
+    typer.echo(figure.markdown)
+    typer.echo(f"written to {out / (figure.name + '.md')} and {out / (figure.name + '.json')}")
+
+
+@bench_app.command("freshness")
+def freshness(
+    rates: Annotated[str, typer.Option(help="Events/s offered, comma-separated.")] = (
+        "1000,5000,20000"
+    ),
+    duration: Annotated[float, typer.Option(help="Seconds of production per rate.")] = 10.0,
+    drain: Annotated[float, typer.Option(help="Longest wait afterwards, in seconds.")] = 5.0,
+    skus: Annotated[int, typer.Option(help="SKUs the receipts go round.", min=1)] = 200,
+    runs: Annotated[int, typer.Option(help="Runs per rate; the median.", min=1)] = 3,
+    out: Annotated[Path, typer.Option(help="Folder for freshness.json and .md.")] = Path(
+        "bench-results"
+    ),
+) -> None:
+    """Event produced to Kafka → effect readable in Redis: p50/p99/max per rate (real engine)."""
+    from dataflows.bench import freshness as figure
+    from dataflows.bench.engine import BenchError
+
+    _check_engine_services()
+    options = figure.Options(
+        rates=_whole_numbers(rates, "rates"), duration=duration, drain=drain, skus=skus, runs=runs
+    )
+    try:
+        result = figure.run(options, out, out / "tmp", console.print)
+    except BenchError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    _show(result, out)
+
+
+@bench_app.command("latency")
+def latency(
+    rates: Annotated[str, typer.Option(help="Requests/s, rising, comma-separated.")] = (
+        "250,500,1000,2000,4000"
+    ),
+    duration: Annotated[float, typer.Option(help="Recorded seconds per rate.")] = 5.0,
+    stop_p99_ms: Annotated[float, typer.Option(help="Stop once p99 passes this.")] = 10.0,
+    feed_rate: Annotated[int, typer.Option(help="Receipts/s the dataflow folds meanwhile.")] = 200,
+    generators: Annotated[int, typer.Option(help="Load generator processes.", min=1)] = 1,
+    connections: Annotated[int, typer.Option(help="Keep-alive connections each.", min=1)] = 32,
+    runs: Annotated[int, typer.Option(help="Runs of the rate ladder; the median.", min=1)] = 3,
+    out: Annotated[Path, typer.Option(help="Folder for latency.json and .md.")] = Path(
+        "bench-results"
+    ),
+) -> None:
+    """ATP reads through `skuflow serve`: p50/p99 at rising rates, the dataflow running."""
+    from dataflows.bench import latency as figure
+    from dataflows.bench.engine import BenchError
+
+    _check_engine_services()
+    options = figure.Options(
+        rates=_whole_numbers(rates, "rates"),
+        duration=duration,
+        stop_p99_ms=stop_p99_ms,
+        feed_rate=feed_rate,
+        generators=generators,
+        connections=connections,
+        runs=runs,
+    )
+    try:
+        result = figure.run(options, out, out / "tmp", console.print)
+    except BenchError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    _show(result, out)
+
+
+@bench_app.command("allocation")
+def allocation(
+    clients: Annotated[int, typer.Option(help="Concurrent clients.", min=1)] = 64,
+    hot_skus: Annotated[int, typer.Option(help="Hot SKUs the orders go to.", min=2)] = 8,
+    stock: Annotated[int, typer.Option(help="Units per hot SKU (even).", min=2)] = 10_000,
+    scarce_stock: Annotated[int, typer.Option(help="Units of the scarce one (even).", min=2)] = 200,
+    duration: Annotated[float, typer.Option(help="Seconds per system per run.")] = 10.0,
+    runs: Annotated[int, typer.Option(help="Runs (each measures both); the median.", min=1)] = 3,
+    out: Annotated[Path, typer.Option(help="Folder for allocation.json and .md.")] = Path(
+        "bench-results"
+    ),
+) -> None:
+    """Orders/s with nothing oversold: skuflow against row locks in PostgreSQL, same run."""
+    from dataflows.bench import allocation as figure
+    from dataflows.bench.engine import BenchError
+
+    _check_engine_services()
+    options = figure.Options(
+        clients=clients,
+        hot_skus=hot_skus,
+        stock_per_sku=stock,
+        scarce_stock=scarce_stock,
+        duration=duration,
+        runs=runs,
+    )
+    try:
+        result = figure.run(options, out, out / "tmp", console.print)
+    except BenchError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    _show(result, out)

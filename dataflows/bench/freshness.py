@@ -1,0 +1,422 @@
+"""Freshness: from an event's production to Kafka until its effect is readable in Redis.
+
+Each step runs the real engine (`skuflow run`, fresh names: `dataflows.bench.engine`) and offers
+it one-unit receipts at a fixed rate, spread round-robin over a few hundred SKUs. Every receipt
+raises its SKU's network ATP by one, so the k-th receipt of a SKU is readable once the live
+view's change stream (`{prefix}:changes`, written in the same Redis transaction as the SKU's
+hash) shows that SKU's network ATP at its warm-up level plus k. The moment it is readable is the
+change entry's id, which Redis stamps with its own clock (same host as the producer), so the
+watcher's own delay does not count. Freshness = that moment − the wall time of `produce()`.
+
+A rate the engine cannot sustain shows as freshness growing for the whole step: the step stops
+after its duration plus a bounded drain; receipts not yet readable then count with their age at
+that moment (a lower bound), and `lag growth` is the slope of freshness over send time.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import redis
+from confluent_kafka import Producer
+
+from connectors.kafka.topics import encode
+from dataflows.bench.engine import (
+    Deployment,
+    Services,
+    bench_catalog,
+    deployment,
+    engine,
+    load_average,
+    load_note,
+    location,
+    log_tail,
+    own_redis,
+    running_services,
+    wait_until,
+)
+from dataflows.bench.report import Figure, median, percentile, write
+from state.events import ReceiptLine, ReceiptPosted, parse_event
+
+TARGET_RATE, TARGET_P99_MS = 5000, 50.0
+
+
+@dataclass(frozen=True)
+class Options:
+    rates: tuple[int, ...] = (1000, 5000, 20000)
+    duration: float = 10.0  # seconds of production per step
+    drain: float = 5.0  # seconds to wait afterwards for effects still on their way
+    skus: int = 200
+    warmup_per_sku: int = 3  # receipts per SKU folded before a step is timed
+    settle: float = 1.0  # the first seconds of each step are left out of the percentiles
+    runs: int = 3
+    private_redis: bool = True  # a Redis of its own (`engine.own_redis`), not the shared one
+
+
+@dataclass(frozen=True)
+class Step:
+    rate: int
+    produced: int
+    produced_per_s: float
+    seen: int
+    unseen: int
+    applied_per_s: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    lag_growth_ms_per_s: float
+
+
+class ReceiptTemplate:
+    """One-unit receipt payloads built by substitution (a pydantic round per event would make
+    the producer, not the engine, the bottleneck at 20k events/s); checked once by parsing."""
+
+    def __init__(self, site: str = "LON") -> None:
+        prototype = ReceiptPosted(
+            event_id="EVENT-ID",
+            occurred_at=datetime(2000, 1, 1, tzinfo=UTC),
+            source="bench-freshness",
+            location=location(site),
+            lines=(ReceiptLine(sku="THE-SKU", quantity=1),),
+        )
+        text = encode(prototype).decode()
+        self._text = (
+            text.replace("%", "%%")
+            .replace("EVENT-ID", "%(event_id)s")
+            .replace("THE-SKU", "%(sku)s")
+            .replace("2000-01-01T00:00:00Z", "%(at)s")
+        )
+        sample = self.payload("E-1", "SKU-1", time.time())
+        event = parse_event(sample)
+        if not (isinstance(event, ReceiptPosted) and event.lines[0].sku == "SKU-1"):
+            msg = f"the receipt template no longer parses as a receipt: {sample!r}"
+            raise ValueError(msg)
+
+    def payload(self, event_id: str, sku: str, at: float) -> bytes:
+        stamp = datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds")
+        fields = {"event_id": event_id, "sku": sku, "at": stamp.replace("+00:00", "Z")}
+        return (self._text % fields).encode()
+
+
+def producer(brokers: str) -> Producer:
+    # The settings of `EventProducer`: idempotent, acks=all, 5 ms linger, lz4.
+    return Producer(
+        {
+            "bootstrap.servers": brokers,
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 5,
+            "compression.type": "lz4",
+        }
+    )
+
+
+def send(out: Producer, topic: str, sku: str, value: bytes, at: float) -> None:
+    while True:
+        try:
+            out.produce(topic, key=sku.encode(), value=value, timestamp=int(at * 1000))
+            return
+        except BufferError:
+            out.poll(0.01)
+
+
+class ChangeWatcher(threading.Thread):
+    """Reads the change stream from `after`, keeping (sku, network ATP, Redis ms) per entry."""
+
+    def __init__(self, url: str, stream: str, after: str) -> None:
+        super().__init__(daemon=True)
+        self._client = redis.Redis.from_url(url, decode_responses=True)
+        self._stream, self._after = stream, after
+        self.entries: list[tuple[str, int, int]] = []
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            replies: list[tuple[str, list[tuple[str, dict[str, str]]]]] = self._client.xread(
+                {self._stream: self._after}, count=10_000, block=100
+            )  # type: ignore[assignment]  # redis-py types the reply as Any | Awaitable
+            for _, entries in replies or ():
+                for entry_id, fields in entries:
+                    self.entries.append(
+                        (fields["sku"], int(fields["network"]), int(entry_id.split("-")[0]))
+                    )
+                    self._after = entry_id
+        self._client.close()
+
+
+def network_atp(url: str, prefix: str, skus: list[str]) -> dict[str, int]:
+    client = redis.Redis.from_url(url, decode_responses=True)
+    try:
+        pipe = client.pipeline(transaction=False)
+        for sku in skus:
+            pipe.hget(f"{prefix}:sku:{sku}", "atp:network")
+        return {sku: int(v or 0) for sku, v in zip(skus, pipe.execute(), strict=True)}
+    finally:
+        client.close()
+
+
+def latest_change_id(url: str, stream: str) -> str:
+    client = redis.Redis.from_url(url, decode_responses=True)
+    try:
+        last = client.xrevrange(stream, count=1)
+        return str(last[0][0]) if last else "0-0"
+    finally:
+        client.close()
+
+
+def run_step(made: Deployment, rate: int, options: Options) -> Step:
+    """Warm the engine up, offer `rate` receipts/s for `duration`, wait at most `drain`."""
+    wiring = made.wiring
+    topic = wiring.topics.name("receipts")
+    skus = [f"FRESH-{n:04d}" for n in range(options.skus)]
+    template = ReceiptTemplate()
+    out = producer(wiring.brokers)
+    with engine(made) as child:
+        for round_ in range(options.warmup_per_sku):
+            for sku in skus:
+                send(
+                    out,
+                    topic,
+                    sku,
+                    template.payload(f"warm-{round_}-{sku}", sku, time.time()),
+                    time.time(),
+                )
+        out.flush(30)
+        wanted = options.warmup_per_sku
+        wait_until(
+            lambda: min(network_atp(wiring.redis_url, made.prefix, skus).values()) >= wanted,
+            120,
+            f"engine warm-up (log: {made.workdir})\n{log_tail(made)}",
+            child,
+        )
+        stream = f"{made.prefix}:changes"
+        watcher = ChangeWatcher(
+            wiring.redis_url, stream, latest_change_id(wiring.redis_url, stream)
+        )
+        watcher.start()
+        sent = offer(out, topic, skus, template, rate, options.duration)
+        out.flush(30)
+        produced_for = sent[-1] - sent[0] if len(sent) > 1 else options.duration
+        deadline = time.time() + options.drain
+        total = len(sent)
+
+        def all_seen() -> bool:
+            return _seen_count(watcher.entries, skus, wanted, total) >= total
+
+        while time.time() < deadline and not all_seen():
+            time.sleep(0.05)
+        ended = time.time()
+        watcher.stopping.set()
+        watcher.join(5)
+    return summarise(rate, sent, produced_for, watcher.entries, skus, wanted, ended, options)
+
+
+def offer(
+    out: Producer,
+    topic: str,
+    skus: list[str],
+    template: ReceiptTemplate,
+    rate: int,
+    duration: float,
+) -> list[float]:
+    """Open loop: receipt n is due at start + n/rate; returns each one's produce() wall time."""
+    total = int(rate * duration)
+    sent: list[float] = []
+    start = time.time()
+    n = 0
+    while n < total:
+        due = min(total, int((time.time() - start) * rate) + 1)
+        while n < due:
+            sku = skus[n % len(skus)]
+            now = time.time()
+            send(out, topic, sku, template.payload(f"fresh-{n}", sku, now), now)
+            sent.append(now)
+            n += 1
+        out.poll(0)
+        pause = start + n / rate - time.time()
+        if pause > 0:
+            time.sleep(pause)
+    return sent
+
+
+def _seen_count(entries: list[tuple[str, int, int]], skus: list[str], base: int, total: int) -> int:
+    top: dict[str, int] = {}
+    for sku, network, _ in list(entries):
+        top[sku] = max(top.get(sku, 0), network)
+    return sum(
+        min(top.get(sku, base) - base, _events_of(i, len(skus), total))
+        for i, sku in enumerate(skus)
+    )
+
+
+def _events_of(index: int, skus: int, total: int) -> int:
+    """How many of `total` round-robin receipts went to the SKU at `index`."""
+    return total // skus + (1 if index < total % skus else 0)
+
+
+def seen_times(
+    entries: list[tuple[str, int, int]], skus: list[str], base: int, total: int
+) -> list[float | None]:
+    """Per receipt n (in send order), the Redis time (s) its effect became readable, or None."""
+    by_sku: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for sku, network, ms in entries:
+        by_sku[sku].append((network, ms))
+    seen: list[float | None] = [None] * total
+    for index, sku in enumerate(skus):
+        mine = range(index, total, len(skus))  # this SKU's receipts, in send order
+        k = 0
+        for network, ms in by_sku.get(sku, []):
+            while k < len(mine) and base + k + 1 <= network:
+                seen[mine[k]] = ms / 1000
+                k += 1
+    return seen
+
+
+def summarise(
+    rate: int,
+    sent: list[float],
+    produced_for: float,
+    entries: list[tuple[str, int, int]],
+    skus: list[str],
+    base: int,
+    ended: float,
+    options: Options,
+) -> Step:
+    seen = seen_times(entries, skus, base, len(sent))
+    # Not yet readable when the step stopped: their age then is a lower bound of their freshness.
+    ages = [((s if s is not None else ended) - t) * 1000 for t, s in zip(sent, seen, strict=True)]
+    settled = [age for t, age in zip(sent, ages, strict=True) if t - sent[0] >= options.settle]
+    counted = settled or ages
+    readable = [s for s in seen if s is not None]
+    applied_for = (max(readable) - sent[0]) if readable else 0.0
+    # Over readable receipts only: a censored age shrinks with send time and would hide growth.
+    pairs = [(t, (s - t) * 1000) for t, s in zip(sent, seen, strict=True) if s is not None]
+    slope = (
+        statistics.linear_regression([t for t, _ in pairs], [a for _, a in pairs]).slope
+        if len(pairs) > 2
+        else float("nan")
+    )
+    return Step(
+        rate=rate,
+        produced=len(sent),
+        produced_per_s=len(sent) / max(produced_for, 1e-9),
+        seen=len(readable),
+        unseen=len(sent) - len(readable),
+        applied_per_s=len(readable) / max(applied_for, 1e-9),
+        p50_ms=percentile(counted, 50),
+        p99_ms=percentile(counted, 99),
+        max_ms=max(counted),
+        lag_growth_ms_per_s=slope,
+    )
+
+
+def run(
+    options: Options,
+    out: Path,
+    workdir: Path,
+    log: Callable[[str], Any] = print,
+    services: Services | None = None,
+) -> Figure:
+    services = services or running_services()
+    load_start = load_average()
+    steps: dict[int, list[Step]] = defaultdict(list)
+    with own_redis(services, workdir, options.private_redis) as used:
+        for run_index in range(options.runs):
+            for rate in options.rates:
+                with deployment(used, bench_catalog(_skus(options)), workdir, "fresh") as made:
+                    step = run_step(made, rate, options)
+                steps[rate].append(step)
+                log(
+                    f"run {run_index + 1}/{options.runs} at {rate:,}/s: p50 {step.p50_ms:.1f} "
+                    f"ms, p99 {step.p99_ms:.1f} ms, max {step.max_ms:.0f} ms, "
+                    f"applied {step.applied_per_s:,.0f}/s, unseen {step.unseen:,}"
+                )
+    rows = [_median_row(rate, steps[rate]) for rate in options.rates]
+    loads = (load_start, load_average())
+    figure = Figure(
+        name="freshness",
+        rows=rows,
+        markdown=markdown(rows, options) + "\n" + load_note(*loads),
+        parameters={
+            **asdict(options),
+            "load_average_1min": loads,
+            "runs_detail": {r: [asdict(s) for s in steps[r]] for r in steps},
+        },
+    )
+    write(figure, out)
+    return figure
+
+
+def _skus(options: Options) -> list[str]:
+    return [f"FRESH-{n:04d}" for n in range(options.skus)]
+
+
+def _median_row(rate: int, steps: list[Step]) -> dict[str, Any]:
+    row: dict[str, Any] = {"rate": rate, "runs": len(steps)}
+    for name in (
+        "produced_per_s",
+        "applied_per_s",
+        "p50_ms",
+        "p99_ms",
+        "max_ms",
+        "unseen",
+        "lag_growth_ms_per_s",
+    ):
+        row[name] = median([getattr(step, name) for step in steps])
+    row["sustained"] = bool(row["unseen"] == 0 and row["lag_growth_ms_per_s"] < 5.0)
+    if rate == TARGET_RATE:
+        row["target"] = f"p99 ≤ {TARGET_P99_MS:g} ms"
+        row["target_met"] = row["sustained"] and row["p99_ms"] <= TARGET_P99_MS
+    return row
+
+
+def markdown(rows: list[dict[str, Any]], options: Options) -> str:
+    lines = [
+        "| offered events/s | produced/s | applied/s | p50 ms | p99 ms | max ms "
+        "| not readable at stop | lag growth ms/s | sustained | target |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for row in rows:
+        bound = "" if row["unseen"] == 0 else "≥ "
+        target = ""
+        if "target" in row:
+            target = f"{row['target']}: {'met' if row['target_met'] else '**missed**'}"
+        lines.append(
+            f"| {row['rate']:,} | {row['produced_per_s']:,.0f} | {row['applied_per_s']:,.0f} "
+            f"| {bound}{row['p50_ms']:,.1f} | {bound}{row['p99_ms']:,.1f} "
+            f"| {bound}{row['max_ms']:,.0f} "
+            f"| {row['unseen']:,.0f} | {row['lag_growth_ms_per_s']:,.1f} "
+            f"| {'yes' if row['sustained'] else 'no'} | {target} |"
+        )
+    notes = [
+        "",
+        f"Median of {options.runs} runs; each step a fresh `skuflow run` (one worker) on its own "
+        f"topics, Redis prefix and schema"
+        f"{' (on a Redis of its own)' if options.private_redis else ''}; "
+        f"{options.duration:g} s of one-unit receipts over "
+        f"{options.skus} SKUs, then at most {options.drain:g} s to drain. Freshness = Redis "
+        "change-stream entry time − `produce()` time; the first "
+        f"{options.settle:g} s of each step are left out of the percentiles.",
+        "A step the engine cannot sustain (applied/s below offered) shows freshness growing at "
+        "`lag growth` ms per second of production (the slope over the receipts that became "
+        "readable) without bound; receipts not readable when the step stopped count with their "
+        "age then, so its percentiles (≥) are lower bounds.",
+    ]
+    missed = [row for row in rows if "target" in row and not row["target_met"]]
+    for row in missed:
+        why = (
+            f"the engine applied {row['applied_per_s']:,.0f} events/s, below the offered "
+            f"{row['rate']:,}/s, so the backlog (and freshness) grew all step"
+            if not row["sustained"]
+            else f"the rate is sustained but p99 is {row['p99_ms']:.0f} ms"
+        )
+        notes.append(f"Target missed at {row['rate']:,}/s: {why}.")
+    return "\n".join(lines + notes)

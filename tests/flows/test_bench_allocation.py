@@ -1,0 +1,40 @@
+"""`skuflow bench allocation` at a tiny size: both systems sell the scarce SKU out without
+overselling a unit, answer every order, and their own records agree with what they answered."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from connectors.services.base import ServiceInfo
+from dataflows.bench.allocation import Options, run, stock_of
+from dataflows.bench.engine import Services
+
+pytestmark = pytest.mark.integration
+
+
+def test_neither_system_oversells_the_scarce_sku_and_their_records_agree(
+    services: dict[str, ServiceInfo], tmp_path: Path
+) -> None:
+    options = Options(
+        clients=8, hot_skus=2, stock_per_sku=1000, scarce_stock=20, duration=2.0, runs=1
+    )
+    found = Services(services["kafka"].url, services["redis"].url, services["postgres"].url)
+    figure = run(options, tmp_path / "out", tmp_path / "work", log=lambda _: None, services=found)
+
+    stock = stock_of(options)
+    (pair,) = figure.parameters["runs_detail"]
+    for side in pair:
+        assert side["oversold"] == 0
+        assert side["unanswered"] == 0
+        assert side["orders"] > 0
+        assert side["sold_out"], f"{side['system']} never sold the scarce SKU out"
+        assert side["allocated"] == side["stored_allocated"]
+        assert all(units <= stock[sku] for sku, units in side["allocated"].items())
+    ours, theirs = figure.rows
+    assert ours["ratio"] == pytest.approx(ours["orders_per_s"] / theirs["orders_per_s"])
+    written = json.loads((tmp_path / "out" / "allocation.json").read_text())
+    assert [row["system"] for row in written["rows"]] == ["skuflow", "row locks (PostgreSQL)"]
+    assert "× row locks" in (tmp_path / "out" / "allocation.md").read_text()

@@ -1,0 +1,49 @@
+"""`skuflow bench memory` at a tiny size: the state Bytewax snapshots, measured per SKU-location."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from connectors.services.base import ServiceInfo
+from dataflows.bench import memory
+
+runner = CliRunner()
+
+
+def test_every_sku_of_the_stream_has_its_state_snapshotted_and_measured(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["bench", "memory", "--no-redis", "--sku-locations", "400", "--out", str(tmp_path)],
+    )
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads((tmp_path / "memory.json").read_text())["rows"]
+    fold = next(step for step in row["steps"] if step["step"] == "fold")
+    assert row["sku_locations"] == 400
+    assert row["events"] == 400 * 3  # a receipt and its put-away each, then one more per
+    assert fold["keys"] == 100  # 400 SKU-locations are 100 SKUs at four sites
+    assert 0 < fold["seen_bytes"] < fold["memory_bytes"]
+    assert fold["snapshot_bytes"] > 0
+    table = (tmp_path / "memory.md").read_text()
+    assert "| target | met |" in table
+    assert "≤ 300" in table
+
+
+def test_deep_size_counts_a_shared_object_once() -> None:
+    shared = "x" * 1000
+    assert memory.deep_size([[shared], [shared]]) < memory.deep_size([[shared], ["y" * 1000]])
+
+
+@pytest.mark.integration
+def test_the_redis_view_is_measured_under_its_own_prefix_and_removed(
+    services: dict[str, ServiceInfo],
+) -> None:
+    figure = memory.measure([200], 1, services, log=lambda _: None)
+    (row,) = figure.rows
+    assert row["counted"] == row["events"]
+    assert row["redis_memory_usage"] > 0
+    assert "n/a" not in figure.markdown
