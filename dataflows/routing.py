@@ -38,7 +38,7 @@ from bytewax.dataflow import Stream
 from bytewax.operators import StatefulLogic
 from pydantic import TypeAdapter
 
-from state.allocation import demands_for
+from state.allocation import demand_counts
 from state.catalog import Catalog
 from state.events import Event, OrderPlaced, skus_of
 from state.intake import DeadLetter, DeadLetterReason, RawEvent, dead_letter
@@ -188,10 +188,8 @@ class Router:
         self, order: OrderPlaced, routed: OrderToRoute, chosen: RoutingPlan
     ) -> tuple[OrderPlaced, PlanRecord]:
         self.board.record(chosen, order.occurred_at)
-        expected = {}
-        for code in skus_of(order, self.catalog):
-            sku = self.catalog.skus.get(code)
-            expected[code] = len(demands_for(order, sku, self.catalog)) if sku else 1
+        counts = demand_counts(order, self.catalog)
+        expected = {code: counts.get(code, 1) for code in skus_of(order, self.catalog)}
         return with_sites(order, chosen), PlanRecord(routed, chosen, expected)
 
 

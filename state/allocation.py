@@ -79,6 +79,21 @@ def demands_for(order: OrderPlaced, sku: Sku, catalog: Catalog) -> tuple[Demand,
     return tuple(demands)
 
 
+def demand_counts(order: OrderPlaced, catalog: Catalog) -> dict[str, int]:
+    """How many `Demand`s `demands_for` gives each SKU of the order, in one pass over its lines
+    (a SKU the catalog does not know counts 1: its key answers once, with a refusal)."""
+    counts: dict[str, int] = {}
+    for line in order.lines:
+        item = catalog.skus.get(line.sku)
+        if item is None:
+            counts[line.sku] = 1
+            continue
+        codes = {c.sku for c in item.components if c.quantity} if item.is_kit else {line.sku}
+        for code in codes:
+            counts[code] = counts.get(code, 0) + 1
+    return counts
+
+
 def _candidates(
     stock: SkuStock, sku: Sku, catalog: Catalog, demand: Demand, as_of: date
 ) -> list[PositionKey]:

@@ -16,6 +16,7 @@ from stock_factories import (
     run,
 )
 
+from state.allocation import demand_counts, demands_for
 from state.apply import apply
 from state.buckets import Quantities
 from state.catalog import Catalog
@@ -263,3 +264,12 @@ def test_an_order_line_for_a_kit_that_does_not_contain_this_sku_is_ignored(
 
     assert [o.ordered_sku for o in of_type(outputs, LineAllocated)] == [CLOCK]
     assert stock.reservations["ORD-1"].placed_at == T0
+
+
+def test_demand_counts_match_the_demands_each_sku_gets_from_an_order(catalog: Catalog) -> None:
+    order = ordered("O9", ("RETRO-CLOCK", 1), ("TEA-SET", 2), ("TEA-MUG", 3), ("NO-SUCH", 1))
+    counts = demand_counts(order, catalog)
+    for code in skus_of(order, catalog):
+        sku = catalog.skus.get(code)
+        expected = len(demands_for(order, sku, catalog)) if sku is not None else 1
+        assert counts[code] == expected
