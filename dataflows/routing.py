@@ -141,10 +141,11 @@ class PictureBoard:
         """What the network looks like for these orders' SKUs."""
         with self._lock:
             atp = {line.sku: self._site_atp(line.sku) for order in orders for line in order.lines}
+            keys = ((sku, site) for sku in atp for site in self._catalog.sites)
             demand = {
                 key: sum(n for _, n in days) / self._demand_days
-                for key, days in self._planned.items()
-                if key[0] in atp
+                for key in keys
+                if (days := self._planned.get(key))
             }
             return NetworkPicture(atp=atp, daily_demand=demand, backlog=dict(self._backlog))
 
@@ -226,6 +227,9 @@ class DecisionAssembler(StatefulLogic[AssemblyItem, OrderRouted, Assembly]):
     forget_after: timedelta = timedelta(minutes=10)
     give_up_after: timedelta = timedelta(hours=1)
     clock: Callable[[], datetime] = _utc_now
+    # SKUs still owing an answer, once the plan is known; derived from `state` (not snapshotted),
+    # so each answer re-checks its own SKU rather than every SKU of a many-line order.
+    _waiting: set[str] | None = field(default=None, init=False, repr=False)
 
     def on_item(self, value: AssemblyItem) -> tuple[Iterable[OrderRouted], bool]:
         state = self.state
@@ -240,22 +244,36 @@ class DecisionAssembler(StatefulLogic[AssemblyItem, OrderRouted, Assembly]):
             output = value.output
             if isinstance(output, LineAllocated | Rejected | Duplicate):
                 state.answers.setdefault(output.sku, []).append(output)
+                if self._waiting is not None and self._answered(output.sku):
+                    self._waiting.discard(output.sku)
         if not self._complete():
             return (), self.RETAIN
         state.decided_at = self.clock()
         decision = self._decision()
+        # What is kept until `forget_after` is a tombstone (a late copy must not decide the order
+        # again): the plan and the answers are not needed any more, so they are let go now.
+        state.record, state.answers = None, {}
+        self._waiting = None
         return ((decision,) if decision is not None else ()), self.RETAIN
 
     def _complete(self) -> bool:
         record = self.state.record
         if record is None:
             return False
-        for sku, lines in record.expected.items():
-            answers = self.state.answers.get(sku, [])
-            allocated = sum(isinstance(a, LineAllocated) for a in answers)
-            if allocated < lines and not any(isinstance(a, Rejected | Duplicate) for a in answers):
-                return False
-        return True
+        if self._waiting is None:
+            self._waiting = {sku for sku in record.expected if not self._answered(sku)}
+        return not self._waiting
+
+    def _answered(self, sku: str) -> bool:
+        """Every line of the order on this SKU allocated, or the SKU refused it."""
+        record = self.state.record
+        if record is None or sku not in record.expected:
+            return False
+        answers = self.state.answers.get(sku, [])
+        allocated = sum(isinstance(a, LineAllocated) for a in answers)
+        return allocated >= record.expected[sku] or any(
+            isinstance(a, Rejected | Duplicate) for a in answers
+        )
 
     def _decision(self) -> OrderRouted | None:
         record = self.state.record
