@@ -9,6 +9,12 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 log = logging.getLogger(__name__)
 
+# Kept until an operator says otherwise (a size limit, say): stream topics carry each event's own
+# time as their timestamp, so time-based retention (7 days by default) would delete a replay of
+# older events minutes after it is produced, before the sequencer reads it; and the sequenced log
+# is what a resumed run, a new fold and `skuflow verify` read from its first message.
+TOPIC_CONFIG = {"retention.ms": "-1"}
+
 
 def ensure_topics(brokers: str, names: list[str], partitions: int, timeout: float = 30.0) -> None:
     """Create each topic that does not exist yet; an existing topic is left as it is."""
@@ -18,7 +24,10 @@ def ensure_topics(brokers: str, names: list[str], partitions: int, timeout: floa
     if not missing:
         return
     futures = admin.create_topics(
-        [NewTopic(name, num_partitions=partitions, replication_factor=-1) for name in missing]
+        [
+            NewTopic(name, num_partitions=partitions, replication_factor=-1, config=TOPIC_CONFIG)
+            for name in missing
+        ]
     )
     for name, future in futures.items():
         try:

@@ -11,9 +11,10 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from bytewax.connectors.kafka import KafkaSink, KafkaSinkMessage
+from bytewax.connectors.kafka import KafkaSinkMessage
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
+from connectors.kafka.delivery import DeliveredKafkaSink
 from state.views import SkuView
 
 
@@ -52,10 +53,10 @@ class _ChangesPartition(StatelessSinkPartition[SkuView]):
 
 
 class StockChangesSink(DynamicSink[SkuView]):
-    """Writes views to the stock-changes topic; Bytewax's KafkaSink flushes every batch."""
+    """Writes views to the stock-changes topic; every batch is flushed and its delivery checked."""
 
     def __init__(self, brokers: list[str], topic: str) -> None:
-        self._kafka = KafkaSink(
+        self._kafka = DeliveredKafkaSink(
             brokers, topic, add_config={"enable.idempotence": "true", "linger.ms": "5"}
         )
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bytewax.connectors.kafka import KafkaSink, KafkaSinkMessage
+from bytewax.connectors.kafka import KafkaSinkMessage
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
+from connectors.kafka.delivery import DeliveredKafkaSink
 from connectors.postgres.decisions import decision_json
 from state.routing_outcome import OrderRouted
 
@@ -33,10 +34,10 @@ class _DecisionsPartition(StatelessSinkPartition[OrderRouted]):
 
 
 class DecisionsSink(DynamicSink[OrderRouted]):
-    """Writes decisions to the decisions topic; Bytewax's KafkaSink flushes every batch."""
+    """Writes decisions to the decisions topic; every batch is flushed and its delivery checked."""
 
     def __init__(self, brokers: list[str], topic: str) -> None:
-        self._kafka = KafkaSink(
+        self._kafka = DeliveredKafkaSink(
             brokers, topic, add_config={"enable.idempotence": "true", "linger.ms": "5"}
         )
 

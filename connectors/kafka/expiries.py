@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bytewax.connectors.kafka import KafkaSink, KafkaSinkMessage
+from bytewax.connectors.kafka import KafkaSinkMessage
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
+from connectors.kafka.delivery import DeliveredKafkaSink
 from connectors.kafka.topics import encode, key_of
 from state.events import ReservationExpired
 
@@ -30,7 +31,7 @@ class _ExpiriesPartition(StatelessSinkPartition[ReservationExpired]):
 
 class ExpiriesSink(DynamicSink[ReservationExpired]):
     def __init__(self, brokers: list[str], topic: str) -> None:
-        self._kafka = KafkaSink(brokers, topic, add_config={"enable.idempotence": "true"})
+        self._kafka = DeliveredKafkaSink(brokers, topic, add_config={"enable.idempotence": "true"})
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _ExpiriesPartition:
         return _ExpiriesPartition(self._kafka.build(step_id, worker_index, worker_count))

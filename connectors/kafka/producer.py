@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from confluent_kafka import KafkaException, Producer
 
+from connectors.kafka.delivery import log_kafka_error
 from connectors.kafka.topics import Topics, encode, key_of
 from state.events import Event
 
@@ -22,6 +23,7 @@ class EventProducer:
                 "acks": "all",
                 "linger.ms": 5,
                 "compression.type": "lz4",
+                "error_cb": log_kafka_error,  # a broker away is retried: logged, not raised
                 **config,
             }
         )

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bytewax.connectors.kafka import KafkaSink, KafkaSinkMessage
+from bytewax.connectors.kafka import KafkaSinkMessage
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
+from connectors.kafka.delivery import DeliveredKafkaSink
 from connectors.postgres.proposals import proposal_json
 from state.demand.proposals import ReorderProposed
 
@@ -34,10 +35,10 @@ class _ProposalsPartition(StatelessSinkPartition[ReorderProposed]):
 
 
 class ProposalsSink(DynamicSink[ReorderProposed]):
-    """Writes proposals to the proposals topic; Bytewax's KafkaSink flushes every batch."""
+    """Writes proposals to the proposals topic; every batch is flushed and its delivery checked."""
 
     def __init__(self, brokers: list[str], topic: str) -> None:
-        self._kafka = KafkaSink(
+        self._kafka = DeliveredKafkaSink(
             brokers, topic, add_config={"enable.idempotence": "true", "linger.ms": "5"}
         )
 

@@ -26,7 +26,6 @@ schema must have been migrated first (`connectors.postgres.migrate.migrate`).
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +39,7 @@ from connectors.postgres import rows
 from connectors.postgres.migrate import check_schema_name
 from connectors.postgres.partitions import Month, MonthlyPartitions, month_of
 from connectors.postgres.retry import Backoff, is_transient
+from connectors.retry import with_retries
 from state.intake import DeadLetter
 from state.ledger import LedgerEntry
 from state.views import SkuView
@@ -137,15 +137,14 @@ class PostgresLedger:
         batch = Batch.of(items)
         if not batch:
             return
-        for attempt in range(1, self._backoff.attempts + 1):
-            try:
-                self._write_once(batch)
-            except psycopg.Error as exc:
-                self._recover(exc, attempt)
-            else:
-                if attempt > 1:
-                    log.info("Ledger write to %s succeeded on attempt %d.", self.where, attempt)
-                return
+        with_retries(
+            f"Ledger write to {self.where}",
+            lambda: self._write_once(batch),
+            self._backoff,
+            is_transient=self._is_transient,
+            on_retry=self._drop_lost_connection,
+            logger=log,
+        )
 
     def close(self) -> None:
         if self._conn is not None:
@@ -158,34 +157,13 @@ class PostgresLedger:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _recover(self, exc: psycopg.Error, attempt: int) -> None:
-        """Raise `exc` unless it is transient and attempts remain; else drop a lost connection
-        and wait before the next attempt."""
-        transient = is_transient(exc, self._conn)
+    def _is_transient(self, error: Exception) -> bool:
+        return isinstance(error, psycopg.Error) and is_transient(error, self._conn)
+
+    def _drop_lost_connection(self, _error: Exception) -> None:
+        """A lost connection is closed, so the next attempt opens a fresh one."""
         if self._conn is not None and (self._conn.closed or self._conn.broken):
             self.close()
-        what = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}"
-        if not transient:
-            raise exc
-        if attempt >= self._backoff.attempts:
-            log.error(
-                "Ledger write to %s failed %d times, last with a transient error (%s); giving up.",
-                self.where,
-                attempt,
-                what,
-            )
-            raise exc
-        delay = self._backoff.delay(attempt)
-        log.warning(
-            "Ledger write to %s failed with a transient error (%s); attempt %d of %d, "
-            "writing the batch again in %.2f s.",
-            self.where,
-            what,
-            attempt,
-            self._backoff.attempts,
-            delay,
-        )
-        time.sleep(delay)
 
     def _write_once(self, batch: Batch) -> None:
         conn = self._connection()

@@ -1,28 +1,31 @@
 """Which PostgreSQL errors are worth another try, and how long to wait before it.
 
-Transient: the transaction lost a race (serialization failure, deadlock, a lock timeout), or the
-server or the connection went away (administrator or crash shutdown, a session timeout, the
-server starting up or out of connection slots, any connection exception; or, with no SQLSTATE
-from the server, a connection that could not be made or that psycopg reports broken). The
-same write, retried on a fresh transaction or a fresh connection, can succeed. Anything else (a
-constraint violated, a missing table, bad SQL) fails the same way every time, so it is raised.
+Transient: the transaction lost a race (serialization failure, deadlock, a lock or statement
+timeout), or the server or the connection went away (administrator or crash shutdown, a session
+timeout, the server starting up or out of connection slots, any connection exception; or, with
+no SQLSTATE from the server, a connection that could not be made or that psycopg reports
+broken). The same write, retried on a fresh transaction or a fresh connection, can succeed.
+Anything else (a constraint violated, a missing table, bad SQL) fails the same way every time,
+so it is raised.
 
-Delays grow exponentially, `base * 2**(attempt - 1)` capped at `cap` seconds, with jitter
-(a random 50-100 % of it) so that workers cut off together do not come back together.
+The writers retry through `connectors.retry.with_retries` (exponential backoff with jitter, a
+log line per attempt); `Backoff` is re-exported from there.
 """
 
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass
-
 import psycopg
+
+from connectors.retry import Backoff
+
+__all__ = ["TRANSIENT_SQLSTATES", "Backoff", "is_transient"]
 
 TRANSIENT_SQLSTATES = frozenset(
     {
         "40001",  # serialization_failure
         "40P01",  # deadlock_detected
         "55P03",  # lock_not_available (lock_timeout)
+        "57014",  # query_canceled (statement_timeout): the keyed write is simply made again
         "57P01",  # admin_shutdown (pg_terminate_backend, a fast shutdown)
         "57P02",  # crash_shutdown
         "57P03",  # cannot_connect_now (starting up, in recovery)
@@ -41,22 +44,3 @@ def is_transient(exc: psycopg.Error, conn: psycopg.Connection | None) -> bool:
         return state in TRANSIENT_SQLSTATES or state.startswith(CONNECTION_EXCEPTION_CLASS)
     lost = conn is None or conn.closed or conn.broken  # None: could not connect at all
     return isinstance(exc, psycopg.OperationalError) and lost
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """`attempts` tries in all; the wait before try n+1 is about base * 2**(n-1) seconds."""
-
-    attempts: int = 8
-    base: float = 0.1
-    cap: float = 10.0
-
-    def __post_init__(self) -> None:
-        if self.attempts < 1 or self.base < 0 or self.cap < 0:
-            msg = "a backoff needs at least one attempt and non-negative delays"
-            raise ValueError(msg)
-
-    def delay(self, attempt: int) -> float:
-        """Seconds to wait after failed attempt number `attempt` (1-based)."""
-        ceiling = min(self.cap, self.base * 2 ** (attempt - 1))
-        return ceiling * random.uniform(0.5, 1.0)

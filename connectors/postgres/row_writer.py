@@ -10,7 +10,6 @@ first write.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -20,6 +19,7 @@ from psycopg import sql
 
 from connectors.postgres.migrate import check_schema_name
 from connectors.postgres.retry import Backoff, is_transient
+from connectors.retry import with_retries
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -51,19 +51,22 @@ class RowWriter(Generic[T]):
         if not items:
             return
         rows = self._rows_of(items)
-        for attempt in range(1, self._backoff.attempts + 1):
-            try:
-                conn = self._connection()
-                with conn.transaction(), conn.cursor() as cur:
-                    cur.executemany(self._insert, rows)
-                return
-            except psycopg.Error as exc:
-                transient = is_transient(exc, self._conn)
-                self.close()
-                if not transient or attempt == self._backoff.attempts:
-                    raise
-                log.warning("%s: %s; writing the batch again", self._what, type(exc).__name__)
-                time.sleep(self._backoff.delay(attempt))
+        with_retries(
+            f"Writing {len(rows)} {self._what} rows",
+            lambda: self._write_once(rows),
+            self._backoff,
+            is_transient=self._is_transient,
+            on_retry=lambda _error: self.close(),  # a fresh connection for the next attempt
+            logger=log,
+        )
+
+    def _write_once(self, rows: list[Row]) -> None:
+        conn = self._connection()
+        with conn.transaction(), conn.cursor() as cur:
+            cur.executemany(self._insert, rows)
+
+    def _is_transient(self, error: Exception) -> bool:
+        return isinstance(error, psycopg.Error) and is_transient(error, self._conn)
 
     def _connection(self) -> psycopg.Connection:
         if self._conn is None:

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -110,22 +111,30 @@ def kafka_jars(cache_dir: Path, *, project_root: Path) -> Path:
 
 
 def start_kafka(
-    run_dir: Path, *, cache_dir: Path, project_root: Path, timeout: float = 90.0
+    run_dir: Path,
+    *,
+    cache_dir: Path,
+    project_root: Path,
+    timeout: float = 90.0,
+    ports: tuple[int, int] | None = None,
 ) -> ServiceInfo:
     """Start a broker+controller on 127.0.0.1 and return once it serves metadata.
 
     Data under `run_dir/data` is kept between starts, so a restarted broker keeps its topics;
-    delete `run_dir` to start from an empty cluster.
+    delete `run_dir` to start from an empty cluster. `ports` (broker, controller) are free ones
+    unless given (`restart_kafka` passes the old ones, so clients find the broker again).
     """
     java = _tool("java", "Install a Java 17+ runtime (Debian package `openjdk-17-jre-headless`)")
     jars = kafka_jars(cache_dir, project_root=project_root)
     run_dir = run_dir.resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     data_dir, log, config = run_dir / "data", run_dir / "kafka.log", run_dir / "server.properties"
-    port = free_port()
-    controller_port = free_port()
-    while controller_port == port:
-        controller_port = free_port()
+    if ports is None:
+        port, controller_port = free_port(), free_port()
+        while controller_port == port:
+            controller_port = free_port()
+    else:
+        port, controller_port = ports
     config.write_text(
         SERVER_PROPERTIES.format(port=port, controller_port=controller_port, data_dir=data_dir)
     )
@@ -168,6 +177,21 @@ def start_kafka(
         data_dir=str(data_dir),
         extra={"controller_port": str(controller_port)},
     )
+
+
+def restart_kafka(
+    info: ServiceInfo, *, cache_dir: Path, project_root: Path, down_for: float = 0.0
+) -> ServiceInfo:
+    """Stop the broker (SIGTERM: a controlled shutdown), stay down `down_for` seconds, then start
+    it again on the same ports and data directory: its topics and their messages are kept.
+
+    For reliability tests on a private broker only: every client loses it meanwhile.
+    """
+    stop_pid(info.pid, timeout=30.0)
+    time.sleep(down_for)
+    ports = (info.port, int(info.extra["controller_port"]))
+    run_dir = Path(info.data_dir).parent
+    return start_kafka(run_dir, cache_dir=cache_dir, project_root=project_root, ports=ports)
 
 
 def kafka_answers(bootstrap: str, timeout: float = 2.0) -> bool:

@@ -12,8 +12,11 @@ import hashlib
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
@@ -24,6 +27,7 @@ from connectors.services.base import (
     free_port,
     launch_detached,
     pid_alive,
+    stop_pid,
     wait_until,
 )
 
@@ -115,6 +119,40 @@ def start_postgres(run_dir: Path, *, timeout: float = 60.0) -> ServiceInfo:
             f"initdb failed in {data}:\n{init.stdout[-2000:]}\n{init.stderr[-2000:]}"
         )
     port = free_port()
+    launcher_pid = _launch(bin_dir, data, port, user, timeout=timeout)
+    with psycopg.connect(_url(port, SUPERUSER), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {DATABASE}")
+    return ServiceInfo(
+        name="postgres",
+        pid=_server_pid(data, launcher_pid),
+        port=port,
+        url=_url(port, DATABASE),
+        log=str(log),
+        data_dir=str(data),
+        extra={"bin_dir": str(bin_dir)},
+    )
+
+
+def restart_postgres(info: ServiceInfo, *, down_for: float = 0.0) -> ServiceInfo:
+    """Stop the server (fast shutdown: clients are cut off, as in a crash or a failover), stay
+    down `down_for` seconds, then start it again on the same port and data directory.
+
+    For reliability tests on a private server only: everyone connected loses their session.
+    """
+    stop_pid(info.pid, sig=signal.SIGINT)
+    time.sleep(down_for)
+    return start_postgres_again(info)
+
+
+def start_postgres_again(info: ServiceInfo, *, timeout: float = 60.0) -> ServiceInfo:
+    """Start a stopped server from `start_postgres` again: same port, same data, same databases."""
+    data = Path(info.data_dir)
+    launcher_pid = _launch(Path(info.extra["bin_dir"]), data, info.port, _run_as(), timeout=timeout)
+    return replace(info, pid=_server_pid(data, launcher_pid))
+
+
+def _launch(bin_dir: Path, data: Path, port: int, user: str | None, *, timeout: float) -> int:
+    """Start the postmaster on `data` at 127.0.0.1:`port`; return once it answers."""
     settings = [
         "-h",
         "127.0.0.1",
@@ -133,28 +171,22 @@ def start_postgres(run_dir: Path, *, timeout: float = 60.0) -> ServiceInfo:
         "-c",
         "shared_buffers=256MB",
     ]  # fsync off: a throwaway development cluster, never a production one
+    log = data / "postgres.log"
     launcher_pid = launch_detached(
         _as_user([str(bin_dir / "postgres"), "-D", str(data), *settings], user), log
     )
-    url = f"postgresql://{SUPERUSER}@127.0.0.1:{port}/postgres"
     wait_until(
-        lambda: _answers(url),
+        lambda: _answers(_url(port, SUPERUSER)),
         timeout=timeout,
         what="PostgreSQL",
         log=log,
         alive=lambda: pid_alive(launcher_pid),
     )
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {DATABASE}")
-    return ServiceInfo(
-        name="postgres",
-        pid=_server_pid(data, launcher_pid),
-        port=port,
-        url=f"postgresql://{SUPERUSER}@127.0.0.1:{port}/{DATABASE}",
-        log=str(log),
-        data_dir=str(data),
-        extra={"bin_dir": str(bin_dir)},
-    )
+    return launcher_pid
+
+
+def _url(port: int, database: str) -> str:
+    return f"postgresql://{SUPERUSER}@127.0.0.1:{port}/{database}"
 
 
 def _server_pid(data: Path, fallback: int) -> int:

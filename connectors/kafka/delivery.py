@@ -1,0 +1,110 @@
+"""Writing to Kafka from the dataflow: wait out a broker that is away, never lose a message quietly.
+
+Bytewax's `KafkaSink` produces without a delivery callback, so a message Kafka finally refuses
+(its `message.timeout.ms` ran out, the topic is gone) vanishes without a word. `DeliveredKafkaSink`
+is the same sink with the delivery report checked: each batch is produced, then flushed, and a
+batch with an undelivered message raises, which stops the flow; Bytewax recovery then resumes
+from the last snapshot and writes the batch again (the idempotent producer and the keyed,
+absolute messages make that harmless).
+
+A broker that is down or restarting is not an error here: librdkafka keeps retrying, and the
+flush waits for it (up to `message.timeout.ms`, 5 minutes by default), logging a warning every
+`WAIT_LOG_SECONDS` with how many messages are still waiting. The client's own reports
+(`_TRANSPORT`, `_ALL_BROKERS_DOWN`: transient, retried by librdkafka) go to the log through
+`log_kafka_error`, for the consumers too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from bytewax.connectors.kafka import KafkaSinkMessage
+from bytewax.outputs import DynamicSink, StatelessSinkPartition
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+
+log = logging.getLogger(__name__)
+
+WAIT_LOG_SECONDS = 5.0
+Outgoing = KafkaSinkMessage[bytes | None, bytes | None]
+
+
+def log_kafka_error(error: KafkaError) -> None:
+    """librdkafka's `error_cb`: a fatal error is logged as one, the rest as the retries they are."""
+    if error.fatal():
+        log.error("Kafka client error (fatal): %s", error)
+    else:
+        log.warning("Kafka client error (librdkafka retries): %s", error)
+
+
+class _DeliveredPartition(StatelessSinkPartition[Outgoing]):
+    def __init__(self, producer: Producer, topic: str) -> None:
+        self._producer = producer
+        self._topic = topic
+        self._failures: list[str] = []
+
+    def _delivered(self, error: KafkaError | None, _message: Message) -> None:
+        if error is not None:
+            self._failures.append(str(error))
+
+    def write_batch(self, items: Sequence[Outgoing]) -> None:
+        for item in items:
+            headers: list[tuple[str, str | bytes | None]] = list(item.headers)
+            while True:
+                try:
+                    self._producer.produce(
+                        item.topic or self._topic,
+                        value=item.value,
+                        key=item.key,
+                        headers=headers,
+                        timestamp=item.timestamp,
+                        on_delivery=self._delivered,
+                    )
+                    break
+                except BufferError:  # the local queue is full: let deliveries drain it
+                    self._producer.poll(0.1)
+            self._producer.poll(0)
+        self._flush()
+
+    def _flush(self) -> None:
+        waiting = self._producer.flush(WAIT_LOG_SECONDS)
+        while waiting:
+            log.warning(
+                "%d messages to %s still waiting for Kafka after %.0f s; librdkafka retries.",
+                waiting,
+                self._topic,
+                WAIT_LOG_SECONDS,
+            )
+            waiting = self._producer.flush(WAIT_LOG_SECONDS)
+        failed, self._failures = self._failures, []
+        if failed:
+            msg = (
+                f"Kafka refused {len(failed)} messages to {self._topic} ({'; '.join(failed[:3])}); "
+                "the flow stops here and resumes from its last snapshot when started again. "
+                "Check that the broker is up and the topic exists."
+            )
+            raise KafkaException(msg)
+
+    def close(self) -> None:
+        self._flush()
+
+
+class DeliveredKafkaSink(DynamicSink[Outgoing]):
+    """Bytewax's `KafkaSink` with delivery reports checked; see the module docstring."""
+
+    def __init__(
+        self, brokers: list[str], topic: str, add_config: dict[str, str] | None = None
+    ) -> None:
+        self._brokers = brokers
+        self._topic = topic
+        self._config = add_config or {}
+
+    def build(self, step_id: str, worker_index: int, worker_count: int) -> _DeliveredPartition:
+        producer = Producer(
+            {
+                "bootstrap.servers": ",".join(self._brokers),
+                "error_cb": log_kafka_error,
+                **self._config,
+            }
+        )
+        return _DeliveredPartition(producer, self._topic)
