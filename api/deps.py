@@ -19,6 +19,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from api.auth import ApiKeys, Principal, Role, credential_of
 from api.ledger_reader import LedgerReader
 from api.publisher import EventPublisher
+from api.refusals import KeptRefusals, RefusalRecorder
 from connectors.view_protocol import LiveView
 from state.catalog import Catalog
 
@@ -51,6 +52,8 @@ class ApiDeps:
     mode: Mode = "development"
     limits: Limits = field(default_factory=Limits)
     clock: Callable[[], datetime] = utc_now
+    # Where refused events are recorded (`api.refusals`); production and the demo use the ledger.
+    refusals: RefusalRecorder = field(default_factory=KeptRefusals)
 
 
 def get_deps(request: Request) -> ApiDeps:

@@ -11,6 +11,7 @@ from api.auth import ApiKeys, AuthConfigError, Role
 from api.deps import ApiDeps, Limits
 from api.ledger_reader import LedgerReader
 from api.publisher import KafkaPublisher
+from api.refusals import LedgerRefusals
 from connectors.catalog_file import load_catalog
 from connectors.kafka.producer import EventProducer
 from connectors.kafka.topics import Topics
@@ -59,7 +60,8 @@ def production_deps(settings: Settings, keys: ApiKeys) -> ApiDeps:
         backoff=Backoff(attempts=3, base=0.05, cap=0.25),
         socket_timeout=2.0,
     )
-    ledger = LedgerReader(settings.postgres_dsn.get_secret_value(), settings.postgres_schema)
+    dsn = settings.postgres_dsn.get_secret_value()
+    ledger = LedgerReader(dsn, settings.postgres_schema)
     producer = EventProducer(settings.kafka_brokers, Topics(settings.kafka_topic_prefix))
     return ApiDeps(
         view=view,
@@ -69,4 +71,5 @@ def production_deps(settings: Settings, keys: ApiKeys) -> ApiDeps:
         auth=keys,
         mode=settings.mode,
         limits=limits_of(settings),
+        refusals=LedgerRefusals(dsn, settings.postgres_schema),
     )

@@ -45,6 +45,16 @@ class Settings(BaseSettings):
     snapshot_seconds: float = Field(
         5.0, gt=0, description="How often the dataflow snapshots its state (epoch length)."
     )
+    reorder_window_seconds: float = Field(
+        0.0,
+        ge=0,
+        le=3600,
+        description=(
+            "Event-time disorder the sequencer repairs: events whose times differ by at most "
+            "this many seconds are sequenced in event-time order whatever order they arrive in; "
+            "each is held until the streams are that far past it. 0 (default): no holding."
+        ),
+    )
     api_host: str = Field("127.0.0.1", description="Address the API and dashboard listen on.")
     api_port: int = Field(8000, ge=1, le=65535, description="Port the API and dashboard listen on.")
     data_dir: Path = Field(

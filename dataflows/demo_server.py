@@ -24,6 +24,7 @@ from api.auth import ApiKeys
 from api.deps import ApiDeps
 from api.ledger_reader import LedgerReader
 from api.publisher import QueuePublisher
+from api.refusals import LedgerRefusals
 from api.server import keys_banner
 from connectors.replay.online_retail import ReplayStats, build_catalog, data_file, replay
 from connectors.routing_config import routing_policy_for
@@ -88,6 +89,7 @@ def run_demo_server(options: DemoOptions, console: Console | None = None) -> Non
         publisher=QueuePublisher(engine.source),
         catalog=catalog,
         auth=keys,
+        refusals=LedgerRefusals(engine.dsn, SCHEMA),
     )
     server = uvicorn.Server(
         uvicorn.Config(create_app(deps), host="127.0.0.1", port=options.port, log_level="warning")

@@ -8,13 +8,21 @@ item is valid the answer is 422, in FastAPI's error shape with the item's index 
 
 Checked here, before publishing: the schema; that the event is a floor event (orders go through
 `/v1/orders`); that its SKUs (or the GTIN a scan names) are in the catalog; the size the flow
-accepts. What depends on stock (an over-pick, an unknown transfer) is the dataflow's to judge:
-it is recorded in the ledger as a rejection.
+accepts; that the ledger can store it (`_unstorable`). What depends on stock (an over-pick, an
+unknown transfer) is the dataflow's to judge: it is recorded in the ledger as a rejection.
+
+Every refused item (and a body refused whole: not JSON, an empty or too long batch) is also
+recorded in the dead-letter record with its reason code before the answer goes out
+(`api.refusals`), so the device sees why at once and operations see it on the dashboard, with
+the dataflow's own dead letters.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, status
@@ -22,13 +30,13 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import DepsDep, DeviceDep
-from api.errors import AUTH, described, unprocessable
+from api.deps import ApiDeps, DepsDep, DeviceDep
+from api.errors import AUTH, described
 from api.schemas import EventItemPublic, EventsAcceptedPublic
 from connectors.kafka.topics import STREAMS
 from state.catalog import Catalog
 from state.events import Event, parse_event, skus_of
-from state.intake import MAX_EVENT_BYTES
+from state.intake import MAX_EVENT_BYTES, DeadLetter, DeadLetterReason, RawEvent, dead_letter
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
@@ -67,30 +75,85 @@ REQUEST_BODY = {
 
 Problems = list[tuple[tuple[str | int, ...], str]]
 
+# The ledger stores quantities as bigint and sums them per bin: a trillion base units in one line
+# is far beyond any real floor event and keeps any sum of them far inside 2**63.
+MAX_QUANTITY = 10**12
+# The ledger partitions by month in PostgreSQL and Python datetimes end in 9999.
+LAST_STORABLE_YEAR = 9998
+# Kafka (4.x, `log.message.timestamp.after.max.ms`) refuses a message stamped more than an hour
+# ahead of the broker's clock, and the producer stamps each event's time: such an event would be
+# a 503 at every retry. A device whose clock runs that far ahead gets a 422 that says so.
+MAX_AHEAD = timedelta(hours=1)
 
-def _check(item: Any, catalog: Catalog) -> Event | Problems:
-    """The event, or where and why it is refused."""
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """Why an item is not published: the dead-letter reason code and each problem."""
+
+    code: DeadLetterReason
+    problems: Problems
+
+
+def _check(item: Any, catalog: Catalog, now: datetime) -> Event | Refused:
+    """The event, or why it is refused."""
     if not isinstance(item, dict):
-        return [((), "an event is a JSON object")]
+        return Refused(DeadLetterReason.INVALID_EVENT, [((), "an event is a JSON object")])
     kind = item.get("type")
     if isinstance(kind, str) and kind in ORDER_TYPES:
-        return [(("type",), f"{kind} goes through /v1/orders, not /v1/events")]
+        problem = (("type",), f"{kind} goes through /v1/orders, not /v1/events")
+        return Refused(DeadLetterReason.INVALID_EVENT, [problem])
     try:
         event = parse_event(item)
     except ValidationError as exc:
-        return [(tuple(e["loc"]), e["msg"]) for e in exc.errors(include_url=False)]
-    return _problems(event, catalog) or event
+        problems: Problems = [(tuple(e["loc"]), e["msg"]) for e in exc.errors(include_url=False)]
+        return Refused(DeadLetterReason.INVALID_EVENT, problems)
+    return _problems(event, item, catalog, now) or event
 
 
-def _problems(event: Event, catalog: Catalog) -> Problems:
+def _problems(
+    event: Event, item: dict[str, Any], catalog: Catalog, now: datetime
+) -> Refused | None:
+    unstorable = _unstorable(item, event.occurred_at)
+    if event.occurred_at - now > MAX_AHEAD:
+        ahead = f"more than {MAX_AHEAD} ahead of the server's clock ({now.isoformat()})"
+        unstorable.append((("occurred_at",), ahead))
+    if unstorable:
+        return Refused(DeadLetterReason.INVALID_EVENT, unstorable)
+    if len(event.model_dump_json()) > MAX_EVENT_BYTES:
+        limit = f"the event exceeds the {MAX_EVENT_BYTES}-byte limit of the dataflow"
+        return Refused(DeadLetterReason.OVERSIZED, [((), limit)])
     skus = skus_of(event, catalog)
     if not skus:
-        return [((), f"{event.type} {event.event_id} names no SKU in the catalog")]
-    problems: Problems = [
+        return Refused(
+            DeadLetterReason.UNRESOLVED_SKU,
+            [((), f"{event.type} {event.event_id} names no SKU in the catalog")],
+        )
+    unknown: Problems = [
         ((), f"SKU {sku!r} is not in the catalog") for sku in skus if sku not in catalog.skus
     ]
-    if len(event.model_dump_json()) > MAX_EVENT_BYTES:
-        problems.append(((), f"the event exceeds the {MAX_EVENT_BYTES}-byte limit of the dataflow"))
+    return Refused(DeadLetterReason.UNRESOLVED_SKU, unknown) if unknown else None
+
+
+def _unstorable(value: Any, occurred_at: datetime, at: tuple[str | int, ...] = ()) -> Problems:
+    """What the schema lets through but the ledger cannot store (NUL in text, a quantity past
+    bigint, a month with no partition); published, it would stop the dataflow's ledger writes."""
+    problems: Problems = []
+    if at == () and not 1 <= occurred_at.year <= LAST_STORABLE_YEAR:
+        problems.append((("occurred_at",), f"the year must be 1 to {LAST_STORABLE_YEAR}"))
+    if isinstance(value, str) and "\x00" in value:
+        problems.append((at, "text may not hold a NUL character"))
+    elif isinstance(value, bool):
+        pass
+    elif isinstance(value, int) and abs(value) > MAX_QUANTITY:
+        problems.append((at, f"numbers are at most {MAX_QUANTITY:,} in absolute value"))
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            if "\x00" in key:
+                problems.append((at, "a field name may not hold a NUL character"))
+            problems += _unstorable(inner, occurred_at, (*at, key))
+    elif isinstance(value, list):
+        for n, inner in enumerate(value):
+            problems += _unstorable(inner, occurred_at, (*at, n))
     return problems
 
 
@@ -111,49 +174,91 @@ def _claimed_id(item: Any) -> str | None:
 async def post_events(
     request: Request, deps: DepsDep, _: DeviceDep
 ) -> EventsAcceptedPublic | JSONResponse:
+    body_bytes = await request.body()
+    refusal = Refusals(deps.clock(), f"api/{uuid.uuid4().hex}")
     try:
-        body = json.loads(await request.body())
+        body = json.loads(body_bytes)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        unprocessable(("body",), f"the body is not JSON: {exc}", "json_invalid")
+        reason = f"the body is not JSON: {exc}"
+        await refusal.record(deps, [refusal.whole(body_bytes, DeadLetterReason.NOT_JSON, reason)])
+        return _unprocessable([{"loc": ["body"], "msg": reason, "type": "json_invalid"}])
     single = not isinstance(body, list)
     items: list[Any] = [body] if single else body
+    whole = None
     if not items:
-        unprocessable(("body",), "the batch is empty", "too_short")
-    if len(items) > deps.limits.max_batch:
-        unprocessable(
-            ("body",),
-            f"a batch holds at most {deps.limits.max_batch} events; this one has {len(items)}",
-            "too_long",
-        )
-    checked = [_check(item, deps.catalog) for item in items]
-    events = [c for c in checked if not isinstance(c, list)]
+        whole = ("the batch is empty", "too_short")
+    elif len(items) > deps.limits.max_batch:
+        limit = deps.limits.max_batch
+        whole = (f"a batch holds at most {limit} events; this one has {len(items)}", "too_long")
+    if whole is not None:
+        letter = refusal.whole(body_bytes, DeadLetterReason.INVALID_EVENT, whole[0])
+        await refusal.record(deps, [letter])
+        return _unprocessable([{"loc": ["body"], "msg": whole[0], "type": whole[1]}])
+    checked = [_check(item, deps.catalog, refusal.received_at) for item in items]
+    events = [c for c in checked if not isinstance(c, Refused)]
+    letters = [
+        refusal.item(n, items[n], c) for n, c in enumerate(checked) if isinstance(c, Refused)
+    ]
+    if letters:
+        await refusal.record(deps, letters)
     if not events:
         where: tuple[str | int, ...] = ("body",)
-        detail = [
-            {
-                "loc": [*where, *([] if single else [n]), *loc],
-                "msg": msg,
-                "type": "value_error",
-            }
-            for n, problems in enumerate(checked)
-            if isinstance(problems, list)
-            for loc, msg in problems
-        ]
-        return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+        return _unprocessable(
+            [
+                {
+                    "loc": [*where, *([] if single else [n]), *loc],
+                    "msg": msg,
+                    "type": "value_error",
+                }
+                for n, refused in enumerate(checked)
+                if isinstance(refused, Refused)
+                for loc, msg in refused.problems
+            ]
+        )
     await run_in_threadpool(deps.publisher.publish, events)
     for event in events:
         request.app.state.metrics.published.labels(event.type).inc()
     report = [
         EventItemPublic(index=n, event_id=c.event_id, status="accepted", errors=[])
-        if not isinstance(c, list)
+        if not isinstance(c, Refused)
         else EventItemPublic(
             index=n,
             event_id=_claimed_id(items[n]),
             status="rejected",
-            errors=[".".join(map(str, loc)) + f": {msg}" if loc else msg for loc, msg in c],
+            errors=[
+                ".".join(map(str, loc)) + f": {msg}" if loc else msg for loc, msg in c.problems
+            ],
         )
         for n, c in enumerate(checked)
     ]
     return EventsAcceptedPublic(
         accepted=len(events), rejected=len(items) - len(events), items=report
     )
+
+
+def _unprocessable(detail: list[dict[str, Any]]) -> JSONResponse:
+    """422 in FastAPI's error shape."""
+    return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+@dataclass(frozen=True, slots=True)
+class Refusals:
+    """One request's refusals as dead letters: `origin` is `api/<request id>[/<index>]`."""
+
+    received_at: datetime
+    origin: str
+
+    def whole(self, body: bytes, code: DeadLetterReason, reason: str) -> DeadLetter:
+        return dead_letter(RawEvent(body, self.origin, self.received_at), code, reason)
+
+    def item(self, index: int, item: Any, refused: Refused) -> DeadLetter:
+        payload = json.dumps(item, ensure_ascii=False).encode(errors="replace")
+        raw = RawEvent(payload, f"{self.origin}/{index}", self.received_at)
+        reason = "; ".join(
+            ".".join(map(str, loc)) + f": {msg}" if loc else msg for loc, msg in refused.problems
+        )
+        return dead_letter(raw, refused.code, reason, _claimed_id(item))
+
+    async def record(self, deps: ApiDeps, letters: list[DeadLetter]) -> None:
+        """In the dead-letter record before the answer; a ledger that fails makes it a 503."""
+        await run_in_threadpool(deps.refusals.record, letters)

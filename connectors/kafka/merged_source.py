@@ -13,7 +13,28 @@ smallest timestamp), this source releases records in (timestamp, topic, partitio
   so the merge is by event time, and for data already in Kafka the merged order does not depend
   on fetch timing at all: a replay, a redelivery or a resumed run sequence the same way.
 
-Resume state: per partition, the offset of the first record not yet released.
+Events can also reach Kafka out of order within one partition (a device that buffers and
+retries, a redelivery). With a reorder window of W seconds (`SKUFLOW_REORDER_WINDOW_SECONDS`,
+default 0: off, no added latency), the merged records pass through a `ReorderWindow` that restores
+event-time order for every pair whose times differ by at most W:
+
+- the watermark is the largest timestamp the merge has released. When the merge releases a
+  record at T, every partition's head is at T or later (or the partition is at its end), and a
+  record behind a head is at most W older than it; so nothing still to come is older than T - W;
+- a record is held until the watermark passes its time + W, then released in (timestamp, topic,
+  partition, offset) order (the merge's own order, so an in-order stream is sequenced exactly as
+  with no window); events of equal time keep their order of arrival in each partition;
+- at the end of the topics (`tail=False`) everything held is released in that order; a tailing
+  source whose partitions are all at their end releases what it holds once W has passed on the
+  wall clock with nothing new (a quiet live stream is delayed by W, never stalled).
+
+A record later than the window (or behind a partition that went idle, see above) is released
+late, as without a window; the core copes with any order.
+
+Resume state: per partition, the offset of the first record not yet released. With a window, a
+record held while later ones of its partition were released makes the resumed run read those
+again: they are sequenced twice, and the second copy is a duplicate event id, a no-op in the fold
+(sequencing is at-least-once across a crash in any case).
 """
 
 from __future__ import annotations
@@ -40,6 +61,52 @@ class _Buffered:
     caught_up: bool = False
 
 
+Record = tuple[int, Part, int, RawEvent]  # (timestamp ms, part, offset, raw): the release order
+
+
+class ReorderWindow:
+    """Records held until the watermark is `window_ms` past their time, released in order.
+
+    Pure bookkeeping (no Kafka, no clock), so it is tested on its own: `hold` every record the
+    merge releases, then `release()` what the watermark allows, or `release_all()` at the end.
+    """
+
+    def __init__(self, window_ms: int) -> None:
+        self.window_ms = window_ms
+        self.watermark: int | None = None
+        self._held: list[Record] = []
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def hold(self, record: Record) -> None:
+        heapq.heappush(self._held, record)
+        if self.watermark is None or record[0] > self.watermark:
+            self.watermark = record[0]
+
+    def release(self) -> list[Record]:
+        """Every held record older than `watermark - window_ms`, oldest first."""
+        out: list[Record] = []
+        while (
+            self._held
+            and self.watermark is not None
+            and self._held[0][0] + self.window_ms < self.watermark
+        ):
+            out.append(heapq.heappop(self._held))
+        return out
+
+    def release_all(self) -> list[Record]:
+        """Everything held, oldest first (the end of the topics, or a quiet live stream)."""
+        return [heapq.heappop(self._held) for _ in range(len(self._held))]
+
+    def first_held(self) -> dict[Part, int]:
+        """Per partition, the smallest offset still held (where a resumed run must start)."""
+        first: dict[Part, int] = {}
+        for _, part, offset, _ in self._held:
+            first[part] = min(offset, first.get(part, offset))
+        return first
+
+
 class _MergedPartition(StatefulSourcePartition[RawEvent, Offsets]):
     def __init__(
         self,
@@ -50,6 +117,7 @@ class _MergedPartition(StatefulSourcePartition[RawEvent, Offsets]):
         tail: bool,
         batch_size: int,
         max_idle_ms: int,
+        reorder_window_ms: int = 0,
     ) -> None:
         self._consumer = Consumer({**config, "enable.partition.eof": True})
         starts = resume or {}
@@ -62,6 +130,8 @@ class _MergedPartition(StatefulSourcePartition[RawEvent, Offsets]):
         self._batch_size = batch_size
         self._max_idle = max_idle_ms / 1000
         self._blocked_since: float | None = None
+        self._window = ReorderWindow(reorder_window_ms) if reorder_window_ms > 0 else None
+        self._quiet_since: float | None = None
 
     def _fetch(self) -> None:
         for msg in self._consumer.consume(self._batch_size, 0.01):
@@ -84,7 +154,33 @@ class _MergedPartition(StatefulSourcePartition[RawEvent, Offsets]):
 
     def next_batch(self) -> list[RawEvent]:
         self._fetch()
-        batch: list[RawEvent] = []
+        merged = self._merge()
+        if self._window is None:
+            batch, held = [raw for _, _, _, raw in merged], 0
+        else:
+            batch, held = self._reorder(merged), len(self._window)
+        if not batch and not self._tail and self._drained() and not held:
+            raise StopIteration
+        return batch
+
+    def _reorder(self, merged: list[Record]) -> list[RawEvent]:
+        window = self._window
+        assert window is not None
+        for record in merged:
+            window.hold(record)
+        released = window.release()
+        if self._drained():
+            now = time.monotonic()
+            if merged or self._quiet_since is None:
+                self._quiet_since = now
+            if not self._tail or now - self._quiet_since >= window.window_ms / 1000:
+                released += window.release_all()
+        else:
+            self._quiet_since = None
+        return [raw for _, _, _, raw in released]
+
+    def _merge(self) -> list[Record]:
+        batch: list[Record] = []
         heads = [
             (b.records[0][0], part, b.records[0][1]) for part, b in self._parts.items() if b.records
         ]
@@ -94,13 +190,11 @@ class _MergedPartition(StatefulSourcePartition[RawEvent, Offsets]):
                 break
             _, part, _ = heapq.heappop(heads)
             buffered = self._parts[part]
-            _, offset, raw = buffered.records.popleft()
+            timestamp, offset, raw = buffered.records.popleft()
             self._next[part] = offset + 1
-            batch.append(raw)
+            batch.append((timestamp, part, offset, raw))
             if buffered.records:
                 heapq.heappush(heads, (buffered.records[0][0], part, buffered.records[0][1]))
-        if not batch and not self._tail and self._drained():
-            raise StopIteration
         return batch
 
     def _may_release(self) -> bool:
@@ -118,14 +212,20 @@ class _MergedPartition(StatefulSourcePartition[RawEvent, Offsets]):
         return all(b.caught_up and not b.records for b in self._parts.values())
 
     def snapshot(self) -> Offsets:
-        return dict(self._next)
+        if self._window is None:
+            return dict(self._next)
+        return self._next | self._window.first_held()
 
     def close(self) -> None:
         self._consumer.close()
 
 
 class MergedKafkaSource(FixedPartitionedSource[RawEvent, Offsets]):
-    """All partitions of `topics` as one Bytewax partition, in event-time order."""
+    """All partitions of `topics` as one Bytewax partition, in event-time order.
+
+    `reorder_window_seconds` > 0 also restores event-time order within that window (see the
+    module docstring); each record is then held until the stream is that far past it.
+    """
 
     def __init__(
         self,
@@ -135,7 +235,12 @@ class MergedKafkaSource(FixedPartitionedSource[RawEvent, Offsets]):
         tail: bool = True,
         batch_size: int = 1000,
         max_idle_ms: int = 100,
+        reorder_window_seconds: float = 0.0,
     ) -> None:
+        if reorder_window_seconds < 0:
+            msg = f"the reorder window is a duration (>= 0 s), not {reorder_window_seconds}"
+            raise ValueError(msg)
+        self._reorder_window_ms = round(reorder_window_seconds * 1000)
         self._brokers = brokers
         self._topics = topics
         self._tail = tail
@@ -165,4 +270,5 @@ class MergedKafkaSource(FixedPartitionedSource[RawEvent, Offsets]):
             tail=self._tail,
             batch_size=self._batch_size,
             max_idle_ms=self._max_idle_ms,
+            reorder_window_ms=self._reorder_window_ms,
         )
