@@ -30,7 +30,18 @@ from api.errors import Unavailable
 from api.metrics import ApiMetrics
 from api.middleware import BodyLimit, RequestMetrics
 from api.publisher import PublishError
-from api.routes import atp, dashboard, events, ledger, ops, orders, proposals, routing, stock
+from api.routes import (
+    atp,
+    dashboard,
+    events,
+    forecasts,
+    ledger,
+    ops,
+    orders,
+    proposals,
+    routing,
+    stock,
+)
 from state.events import EVENT_ADAPTER
 
 __all__ = ["ApiDeps", "Limits", "create_app"]
@@ -102,6 +113,7 @@ def create_app(deps: ApiDeps) -> FastAPI:
             {"name": "orders", "description": "Orders allocated by the dataflow."},
             {"name": "routing", "description": "Which site fulfils each order, and why."},
             {"name": "proposals", "description": "Reorder proposals, for buyers to decide."},
+            {"name": "forecasts", "description": "Daily demand per SKU and site, forecast."},
             {"name": "events", "description": "Floor events from devices."},
             {"name": "ledger", "description": "History, for analysts."},
             {"name": "operations", "description": "Health, readiness, metrics."},
@@ -114,6 +126,7 @@ def create_app(deps: ApiDeps) -> FastAPI:
         app.include_router(router)
     app.include_router(routing.router)
     app.include_router(proposals.router)
+    app.include_router(forecasts.router)
     app.include_router(ops.router)
     app.include_router(dashboard.router)
     app.include_router(dashboard.pages)  # the page at `/` and `/dashboard/*`

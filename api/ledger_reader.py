@@ -24,6 +24,7 @@ from psycopg_pool import ConnectionPool
 
 from connectors.postgres import dead_letters, queries
 from connectors.postgres import decisions as routing_decisions
+from connectors.postgres import forecasts as demand_forecasts
 from connectors.postgres import proposals as reorder_proposals
 from connectors.postgres.migrate import check_schema_name
 from state.buckets import Quantities
@@ -186,3 +187,13 @@ class LedgerReader:
         `PurchaseOrderPlaced` the API publishes."""
         with self._connection() as conn:
             return reorder_proposals.decide(conn, proposal_id, decision)
+
+    def forecast_days(self, sku: str, site: str, days: int) -> list[dict[str, Any]]:
+        """The newest `days` daily forecasts of the SKU at the site (`demand_forecast`, 0006)."""
+        with self._connection() as conn:
+            return demand_forecasts.forecast_days(conn, sku, site, days)
+
+    def forecast_sites(self, sku: str) -> list[str]:
+        """The sites at which the SKU has forecasts."""
+        with self._connection() as conn:
+            return demand_forecasts.forecast_sites(conn, sku)

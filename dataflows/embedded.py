@@ -23,6 +23,7 @@ from connectors.embedded_postgres import EmbeddedPostgres
 from connectors.inprocess import QueueSource, raw_event
 from connectors.memory_view import MemoryLiveView, MemoryLiveViewSink
 from connectors.postgres.decisions import RoutingDecisionSink
+from connectors.postgres.forecasts import DemandForecastSink
 from connectors.postgres.ledger import PostgresLedgerSink
 from connectors.postgres.migrate import migrate
 from connectors.postgres.proposals import ReorderProposalSink
@@ -59,8 +60,15 @@ class EmbeddedEngine:
             views=[MemoryLiveViewSink(self.view)],
             combined=[PostgresLedgerSink(self.dsn, SCHEMA)],
             decisions=[RoutingDecisionSink(self.dsn, SCHEMA)],
-            # Demand learnt per SKU and site; reorder proposals for GET /v1/proposals.
-            taps=[ReplenishmentTap(self.catalog, sinks=[ReorderProposalSink(self.dsn, SCHEMA)])],
+            # Demand learnt per SKU and site; reorder proposals for GET /v1/proposals, daily
+            # forecasts for GET /v1/forecasts.
+            taps=[
+                ReplenishmentTap(
+                    self.catalog,
+                    sinks=[ReorderProposalSink(self.dsn, SCHEMA)],
+                    forecast_sinks=[DemandForecastSink(self.dsn, SCHEMA)],
+                )
+            ],
         )
         routing = (
             None

@@ -1,5 +1,6 @@
 """Production wiring: Kafka in; Redis live view, PostgreSQL ledger and stock-changes topic out
-(and reorder proposals: PostgreSQL `reorder_proposal` and the `proposals` topic).
+(and reorder proposals: PostgreSQL `reorder_proposal` and the `proposals` topic; daily demand
+forecasts: PostgreSQL `demand_forecast`).
 
 `skuflow run` builds these from `Settings`:
 
@@ -14,13 +15,13 @@ import logging
 from dataclasses import dataclass
 from typing import cast
 
-from bytewax.connectors.kafka import KafkaSink
 from bytewax.dataflow import Dataflow
 from bytewax.outputs import Sink
 
 from connectors.kafka.admin import ensure_topics
 from connectors.kafka.changes import StockChangesSink
 from connectors.kafka.decisions import DecisionsSink
+from connectors.kafka.delivery import DeliveredKafkaSink
 from connectors.kafka.expiries import ExpiriesSink
 from connectors.kafka.merged_source import MergedKafkaSource
 from connectors.kafka.proposals import ProposalsSink
@@ -34,6 +35,7 @@ from connectors.kafka.topics import (
     Topics,
 )
 from connectors.postgres.decisions import RoutingDecisionSink
+from connectors.postgres.forecasts import DemandForecastSink
 from connectors.postgres.ledger import PostgresLedgerSink
 from connectors.postgres.migrate import migrate
 from connectors.postgres.proposals import ReorderProposalSink
@@ -65,6 +67,7 @@ class Wiring:
     postgres_dsn: str
     postgres_schema: str
     partitions: int = 4
+    reorder_window_seconds: float = 0.0  # see connectors/kafka/merged_source.py
 
     @classmethod
     def from_settings(cls, settings: Settings, partitions: int = 4) -> Wiring:
@@ -76,6 +79,7 @@ class Wiring:
             postgres_dsn=settings.postgres_dsn.get_secret_value(),
             postgres_schema=settings.postgres_schema,
             partitions=partitions,
+            reorder_window_seconds=settings.reorder_window_seconds,
         )
 
     @property
@@ -121,11 +125,13 @@ class Wiring:
                 ReorderProposalSink(self.postgres_dsn, self.postgres_schema),
                 ProposalsSink(self.broker_list, self.topics.name(PROPOSALS)),
             ],
+            [DemandForecastSink(self.postgres_dsn, self.postgres_schema)],
         )
 
-    def log_sink(self) -> KafkaSink:
-        # Idempotent producer: a retried send never puts an event in the log twice.
-        return KafkaSink(
+    def log_sink(self) -> DeliveredKafkaSink:
+        # Idempotent producer: a retried send never puts an event in the log twice; a broker away
+        # is waited for and logged, a message Kafka refuses stops the flow (never lost quietly).
+        return DeliveredKafkaSink(
             self.broker_list,
             self.topics.name(SEQUENCED),
             add_config={"enable.idempotence": "true", "linger.ms": "2"},
@@ -134,7 +140,12 @@ class Wiring:
 
 def sequenced_flow(wiring: Wiring, catalog: Catalog, routing: Routing | None = None) -> Dataflow:
     """With `routing`, orders are planned as they are sequenced and their decisions written."""
-    streams = MergedKafkaSource(wiring.broker_list, wiring.topics.inputs(), tail=True)
+    streams = MergedKafkaSource(
+        wiring.broker_list,
+        wiring.topics.inputs(),
+        tail=True,
+        reorder_window_seconds=wiring.reorder_window_seconds,
+    )
     log_source = KafkaEventSource(wiring.broker_list, [wiring.topics.name(SEQUENCED)], tail=True)
     return build_sequenced_flow(
         streams, wiring.log_sink(), log_source, wiring.sinks(catalog), catalog, routing=routing
@@ -146,7 +157,12 @@ def sequencer_flow(wiring: Wiring, catalog: Catalog, routing: Routing | None = N
 
     Alone, the sequencer sees no views, so its routing picture is empty (every line is planned
     at its nearest site and the commit falls back); the tailing `sequenced_flow` sees them."""
-    streams = MergedKafkaSource(wiring.broker_list, wiring.topics.inputs(), tail=False)
+    streams = MergedKafkaSource(
+        wiring.broker_list,
+        wiring.topics.inputs(),
+        tail=False,
+        reorder_window_seconds=wiring.reorder_window_seconds,
+    )
     # The ledger sink takes dead letters among its items (LedgerEntry | SkuView | DeadLetter).
     ledger = cast(Sink[DeadLetter], PostgresLedgerSink(wiring.postgres_dsn, wiring.postgres_schema))
     return build_sequencer_flow(streams, wiring.log_sink(), [ledger], catalog, routing=routing)

@@ -1,7 +1,7 @@
 """Replenishment of one SKU at each of its sites: demand and lead times learnt, proposals raised.
 
     replenish(state | None, event, outputs, stock, catalog, config)
-        -> (SkuReplenishment, tuple[ReorderProposed, ...])
+        -> (SkuReplenishment, tuple[DemandForecast | ReorderProposed, ...])
 
 The dataflow calls it after `state.apply` with the event, what `apply` emitted and the SKU's stock
 after it (same key, same worker, same order). Per event:
@@ -11,7 +11,9 @@ after it (same key, same worker, same order). Per event:
    for, else where it was reserved, else `config.default_site`. A cancellation or expiry takes
    the order's units back while its day is open (`state.demand.daily`).
 2. The SKU's watermark (newest event time) advances; each day it closes is learnt, in order, by
-   the site's forecaster (`state.demand.selector`: weekly-profile smoothing or TSB by pattern).
+   the site's forecaster (`state.demand.selector`: weekly-profile smoothing or TSB by pattern);
+   with `config.forecasts`, each closed day is published as a `DemandForecast` (its actual
+   demand, the forecast made for it, the next day's and a short horizon: `state.demand.published`).
 3. Lead times: `PurchaseOrderPlaced` → `AsnReceived` → `ReceiptPosted` feed the SKU's
    `LeadTimeBook` (per supplier).
 4. For each site the event touched (or whose days closed), once `min_days` days are learnt: the
@@ -37,6 +39,7 @@ from state.demand.daily import DailyDemand
 from state.demand.lead_time import LeadTimeBook
 from state.demand.policy import InventoryPosition, PolicySettings, plan, service_level_for
 from state.demand.proposals import ReorderProposed, ReorderTrigger, proposal_id
+from state.demand.published import HORIZON_DAYS, DemandForecast, learn_days
 from state.demand.selector import AdaptiveForecaster, daily_forecaster
 from state.demand.smoothing import SmoothingParams
 from state.events import (
@@ -53,6 +56,7 @@ from state.rejections import Rejection
 from state.stock import SkuStock
 
 REPLENISHMENT_SMOOTHING = SmoothingParams(alpha=0.02, gamma=0.05, beta=0.01, clip=3.0)
+ReplenishmentOutput = DemandForecast | ReorderProposed
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,8 @@ class ReplenishmentConfig:
     policies: Mapping[str, PolicySettings] = field(default_factory=dict)  # SKU → settings
     default_policy: PolicySettings = field(default_factory=PolicySettings)
     default_site: str | None = None  # for demand that names no site and reserved nothing
+    forecasts: bool = True  # publish a `DemandForecast` per closed day (off: learn only)
+    horizon_days: int = HORIZON_DAYS  # days of point forecasts on the newest closed day
 
     def supplier(self, sku: str) -> str:
         return self.suppliers.get(sku, self.default_supplier)
@@ -115,8 +121,9 @@ def replenish(
     stock: SkuStock,
     catalog: Catalog,
     config: ReplenishmentConfig,
-) -> tuple[SkuReplenishment, tuple[ReorderProposed, ...]]:
-    """Learn from one applied event; propose where a site crossed its reorder point."""
+) -> tuple[SkuReplenishment, tuple[ReplenishmentOutput, ...]]:
+    """Learn from one applied event: the days it closed published (`config.forecasts`), then a
+    proposal for each site that crossed its reorder point."""
     current = state if state is not None else SkuReplenishment(stock.sku)
     outputs = tuple(outputs)
     sites = dict(current.sites)
@@ -124,7 +131,7 @@ def replenish(
         sites, current.backorder_sites, event, outputs, stock, catalog, config
     )
     watermark = max(filter(None, (current.watermark, event.occurred_at)))
-    closed_sites = _close_days(sites, watermark, config)
+    closed_sites, published = _close_days(stock.sku, sites, watermark, config)
     learnt = SkuReplenishment(
         stock.sku,
         sites,
@@ -132,7 +139,7 @@ def replenish(
         backorder_sites,
         watermark,
     )
-    proposals: list[ReorderProposed] = []
+    emitted: list[ReplenishmentOutput] = list(published)
     for site in sorted((touched | closed_sites) & set(sites)):
         held = sites[site]
         if held.forecaster is None or held.days_learnt < config.min_days:
@@ -140,9 +147,9 @@ def replenish(
         trigger, proposal = _consider(learnt, site, held, stock, catalog, config, event.occurred_at)
         sites[site] = SiteReplenishment(held.demand, held.forecaster, held.days_learnt, trigger)
         if proposal is not None:
-            proposals.append(proposal)
+            emitted.append(proposal)
     done = SkuReplenishment(stock.sku, sites, learnt.lead_times, backorder_sites, watermark)
-    return done, tuple(proposals)
+    return done, tuple(emitted)
 
 
 def _learn_demand(
@@ -182,10 +189,12 @@ def _learn_demand(
 
 
 def _close_days(
-    sites: dict[str, SiteReplenishment], watermark: datetime, config: ReplenishmentConfig
-) -> set[str]:
-    """Close the days the watermark passed; each site's forecaster learns them in order."""
+    sku: str, sites: dict[str, SiteReplenishment], watermark: datetime, config: ReplenishmentConfig
+) -> tuple[set[str], list[DemandForecast]]:
+    """Close the days the watermark passed; each site's forecaster learns them in order (and,
+    with `config.forecasts`, publishes them). Returns the sites that closed days."""
     changed: set[str] = set()
+    published: list[DemandForecast] = []
     for site, held in list(sites.items()):
         demand, closed = held.demand.advance(watermark)
         if not closed:
@@ -193,13 +202,24 @@ def _close_days(
         forecaster = held.forecaster or daily_forecaster(
             closed[0][0].weekday(), config.smoothing, config.profile
         )
-        for _, units in closed:
-            forecaster = forecaster.update(units)
+        if config.forecasts:
+            forecaster, days = learn_days(
+                forecaster,
+                closed,
+                sku=sku,
+                site=site,
+                learnt=held.days_learnt,
+                horizon_days=config.horizon_days,
+            )
+            published.extend(days)
+        else:
+            for _, units in closed:
+                forecaster = forecaster.update(units)
         sites[site] = SiteReplenishment(
             demand, forecaster, held.days_learnt + len(closed), held.trigger
         )
         changed.add(site)
-    return changed
+    return changed, published
 
 
 def _site(location: str, catalog: Catalog) -> str:

@@ -10,6 +10,8 @@
 - `daily`: event-time daily buckets with bounded lateness. `lead_time`: PO → ASN → receipt.
 - `policy`: inventory position, safety stock, reorder point, order-up-to / EOQ, pack and MOQ
   rounding, ABC / XYZ service levels. `proposals`: `ReorderProposed` and raise-once logic.
+- `published`: `DemandForecast`, each closed day with the forecast made for it, the next day's
+  and a short horizon (what the flow writes to `demand_forecast`), and the 80% / 95% bands.
 - `evaluation` / `simulation`: test-then-train accuracy and the replenishment simulation the
   benchmarks run (`skuflow bench forecast`, `skuflow bench replenishment`).
 

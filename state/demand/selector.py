@@ -2,6 +2,7 @@
 
     AdaptiveForecaster.update(y): every candidate learns y; the pattern statistics learn y.
     AdaptiveForecaster.forecast(h): the candidate that `rules[pattern]` names answers.
+    AdaptiveForecaster.path(n): its forecasts for the next n periods, one by one.
 
 All candidates learn every period (each costs about a microsecond), so when a series changes
 pattern the newly chosen method is already warm: there is no cold start at a switch. A series is
@@ -70,6 +71,13 @@ class AdaptiveForecaster:
 
     def forecast(self, h: int = 1) -> Forecast:
         return self.candidates[self.method].forecast(h)
+
+    def path(self, n: int) -> tuple[Forecast, ...]:
+        """forecast(h) for h = 1..n of the chosen method, each day on its own."""
+        chosen = self.candidates[self.method]
+        if isinstance(chosen, SeasonalSmoothing):
+            return chosen.path(n)
+        return tuple(chosen.forecast(h) for h in range(1, n + 1))
 
     def horizon(self, n: int) -> Forecast:
         """Σ forecast(h) for h = 1..n of the chosen method (its own `horizon` when it has one)."""

@@ -109,6 +109,20 @@ class SeasonalSmoothing:
         unit_variance = self.errors.total / self.error_exposure if self.error_exposure > 0 else 0.0
         return Forecast(self.level * index, unit_variance * index * growth)
 
+    def path(self, n: int) -> tuple[Forecast, ...]:
+        """forecast(h) for h = 1..n, one by one, reading the level and the variance once."""
+        p = self.params
+        if p.additive:
+            return tuple(self.forecast(h) for h in range(1, n + 1))
+        level = self.level
+        unit_variance = self.errors.total / self.error_exposure if self.error_exposure > 0 else 0.0
+        profile, period, phase, alpha = self.profile, p.period, self.phase, p.alpha
+        steps = []
+        for h in range(n):  # h = forecast's h − 1, so the growth is 1 + h·α²
+            index = profile[(phase + h) % period]
+            steps.append(Forecast(level * index, unit_variance * index * (1.0 + h * alpha * alpha)))
+        return tuple(steps)
+
     def horizon(self, n: int) -> Forecast:
         """Σ forecast(h) for h = 1..n: means and variances summed (independent errors)."""
         p = self.params

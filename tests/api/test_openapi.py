@@ -124,6 +124,7 @@ PUBLIC_SURFACE = {
     ("GET", "/v1/proposals/{proposal_id}"),
     ("POST", "/v1/proposals/{proposal_id}:approve"),
     ("POST", "/v1/proposals/{proposal_id}:reject"),
+    ("GET", "/v1/forecasts/{sku}"),
 }
 
 

@@ -48,10 +48,10 @@ class Mug:
         raised = []
         for event in events:
             self.stock, outputs = apply(self.stock, event, self.catalog, sku=MUG)
-            self.state, proposals = replenish(
+            self.state, emitted = replenish(
                 self.state, event, outputs, self.stock, self.catalog, self.config
             )
-            raised.extend(proposals)
+            raised.extend(e for e in emitted if isinstance(e, ReorderProposed))
         self.proposals.extend(raised)
         return raised
 

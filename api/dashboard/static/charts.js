@@ -60,55 +60,86 @@ export function drawLines(node, series, { yTitle }) {
   window.Plotly.react(node, traces, layout, CONFIG);
 }
 
-/** History, forecast and its band: each [{ x, y, lower, upper }]. */
-export function drawForecast(node, { history, forecast }, { yTitle }) {
+function bandTraces(points, key, name, colour) {
+  const x = points.map((p) => p.day);
+  return [
+    {
+      type: "scatter",
+      mode: "lines",
+      name: `${name} (low)`,
+      x,
+      y: points.map((p) => p[key].lower),
+      line: { width: 0 },
+      showlegend: false,
+      hoverinfo: "skip",
+    },
+    {
+      type: "scatter",
+      mode: "lines",
+      name,
+      x,
+      y: points.map((p) => p[key].upper),
+      fill: "tonexty",
+      fillcolor: colour,
+      line: { width: 0 },
+      hoverinfo: "skip",
+    },
+  ];
+}
+
+/** A `GET /v1/forecasts/{sku}` answer: each closed day's demand and the forecast made for it,
+ * then the days ahead (the next day, then the horizon) with their 95% and 80% bands. */
+export function drawForecast(node, forecast, { yTitle }) {
   if (!available(node)) return;
   node.hidden = false;
-  const banded = forecast.filter((p) => p.lower !== undefined && p.upper !== undefined);
-  const traces = [];
-  if (banded.length) {
-    traces.push(
-      {
-        type: "scatter",
-        mode: "lines",
-        name: "band (low)",
-        x: banded.map((p) => p.x),
-        y: banded.map((p) => p.lower),
-        line: { width: 0 },
-        showlegend: false,
-        hoverinfo: "skip",
-      },
-      {
-        type: "scatter",
-        mode: "lines",
-        name: "band",
-        x: banded.map((p) => p.x),
-        y: banded.map((p) => p.upper),
-        fill: "tonexty",
-        fillcolor: "rgba(79, 70, 229, 0.15)",
-        line: { width: 0 },
-      },
-    );
-  }
-  traces.push(
+  const history = forecast.history;
+  const ahead = forecast.horizon.length ? forecast.horizon : [forecast.next_day];
+  const traces = [
+    ...bandTraces(ahead, "band_95", "95% band", "rgba(79, 70, 229, 0.10)"),
+    ...bandTraces(ahead, "band_80", "80% band", "rgba(79, 70, 229, 0.20)"),
     {
       type: "scatter",
-      mode: "lines",
-      name: "history",
-      x: history.map((p) => p.x),
-      y: history.map((p) => p.y),
-      line: { width: 1.8, color: "#334155" },
+      mode: "lines+markers",
+      name: "demand",
+      x: history.map((d) => d.day),
+      y: history.map((d) => d.actual),
+      line: { width: 1.5, color: "#334155" },
+      marker: { size: 4 },
     },
     {
       type: "scatter",
       mode: "lines",
-      name: "forecast",
-      x: forecast.map((p) => p.x),
-      y: forecast.map((p) => p.y),
-      line: { width: 2.2, color: "#4f46e5", dash: "dot" },
+      name: "forecast the day before",
+      x: history.map((d) => d.day),
+      y: history.map((d) => d.forecast),
+      line: { width: 1.8, color: "#d97706", dash: "dot" },
     },
-  );
-  window.Plotly.react(node, traces, baseLayout(yTitle), CONFIG);
+    {
+      type: "scatter",
+      mode: "lines+markers",
+      name: "forecast ahead",
+      x: ahead.map((p) => p.day),
+      y: ahead.map((p) => p.mean),
+      line: { width: 2.2, color: "#4f46e5" },
+      marker: { size: 4 },
+    },
+  ];
+  const layout = baseLayout(yTitle);
+  layout.xaxis.type = "date";
+  layout.xaxis.tickformat = "%d %b";
+  layout.shapes = [
+    {
+      type: "line",
+      xref: "x",
+      yref: "paper",
+      x0: forecast.as_of,
+      x1: forecast.as_of,
+      y0: 0,
+      y1: 1,
+      line: { color: "#94a3b8", width: 1, dash: "dash" },
+    },
+  ];
+  window.Plotly.react(node, traces, layout, CONFIG);
 }
 
 const BUCKET_COLOURS = {

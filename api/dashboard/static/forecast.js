@@ -1,50 +1,15 @@
-// Forecast chart for a chosen SKU and site (issue #7): the demand history, the forecast and its
-// band. The endpoint is found in the server's OpenAPI document (a GET under /v1/forecast…, taking
-// the SKU and the site as path or query parameters); while there is none the section says so.
+// Forecast chart for a chosen SKU and site (issue #7), from `GET /v1/forecasts/{sku}?site=&days=`:
+// the demand of each closed day, the forecast made for it the day before, and the days ahead
+// with their 80% and 95% bands. The SKU comes from the busiest list (or is typed); the sites
+// from the catalog's sites the ATP board knows, and from the sites the answer says have
+// forecasts. The chosen SKU-site is read again every few seconds, as days close.
 
-import { ApiError, api, serverPaths } from "./api.js";
+import { ApiError, api } from "./api.js";
 import { drawForecast } from "./charts.js";
-import { el, explain, itemsOf, pick, setState } from "./format.js";
+import { el, explain, fmtInt, fmtNum, setState } from "./format.js";
 
-const X_NAMES = ["date", "period", "day", "week", "month", "at", "time", "t"];
-const Y_NAMES = ["value", "quantity", "demand", "mean", "point", "forecast", "yhat", "units"];
-
-async function findEndpoint() {
-  const paths = await serverPaths();
-  const found = Object.entries(paths)
-    .filter(([path, ops]) => /^\/v1\/forecasts?(\/|$|\?)/.test(path) && ops.get)
-    .sort(([a], [b]) => Number(b.includes("{sku}")) - Number(a.includes("{sku}")));
-  if (!found.length) return null;
-  const [path, ops] = found[0];
-  const query = new Set(
-    (ops.get.parameters || []).filter((p) => p.in === "query").map((p) => p.name),
-  );
-  return { path, query };
-}
-
-function urlOf(endpoint, sku, site) {
-  const values = { sku, site };
-  let path = endpoint.path.replace(/\{(\w+)\}/g, (_, name) =>
-    encodeURIComponent(values[name] ?? ""),
-  );
-  const params = new URLSearchParams();
-  for (const name of ["sku", "site"]) {
-    if (endpoint.query.has(name) && !endpoint.path.includes(`{${name}}`) && values[name])
-      params.set(name, values[name]);
-  }
-  return params.size ? `${path}?${params}` : path;
-}
-
-function points(list) {
-  return itemsOf(list)
-    .map((p) => ({
-      x: pick(p, ...X_NAMES),
-      y: pick(p, ...Y_NAMES),
-      lower: pick(p, "lower", "lo", "low", "p10", "q10"),
-      upper: pick(p, "upper", "hi", "high", "p90", "q90"),
-    }))
-    .filter((p) => p.x !== undefined && p.y !== undefined);
-}
+const HISTORY_DAYS = 56;
+const REFRESH_MS = 10000;
 
 export class ForecastPanel {
   constructor() {
@@ -52,68 +17,103 @@ export class ForecastPanel {
     this.sku = document.getElementById("forecast-sku");
     this.site = document.getElementById("forecast-site");
     this.stateLine = document.getElementById("forecast-state");
+    this.summary = document.getElementById("forecast-summary");
     this.chart = document.getElementById("forecast-chart");
-    this.endpoint = null;
+    this.sites = new Set();
+    this.started = false;
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.load();
     });
+    this.site.addEventListener("change", () => this.load());
   }
 
-  async start() {
-    this.endpoint = await findEndpoint();
-    if (!this.endpoint) {
-      setState(
-        this.stateLine,
-        "missing",
-        "Not available yet: this server has no forecast endpoint (GET /v1/forecasts…, demand learning, issue #7).",
-      );
-      return;
-    }
+  start(signal) {
+    this.started = true;
     this.form.hidden = false;
     setState(this.stateLine, "info", "Choose a SKU and a site.");
+    const timer = setInterval(() => {
+      if (document.activeElement !== this.sku) this.load({ quiet: true });
+    }, REFRESH_MS);
+    signal.addEventListener("abort", () => {
+      clearInterval(timer);
+      this.started = false;
+    });
+    this.load({ quiet: true });
   }
 
+  /** Sites the dashboard knows of (the catalog's, as the ATP board reads them). */
   knownSites(sites) {
-    if (this.site.options.length === sites.length) return;
-    this.site.replaceChildren(...sites.map((s) => el("option", { value: s }, s)));
+    const before = this.sites.size;
+    for (const site of sites) this.sites.add(site);
+    if (this.sites.size !== before) this.renderSites();
   }
 
+  renderSites() {
+    const chosen = this.site.value;
+    const sorted = [...this.sites].sort();
+    this.site.replaceChildren(...sorted.map((s) => el("option", { value: s }, s)));
+    if (chosen && this.sites.has(chosen)) this.site.value = chosen;
+  }
+
+  /** The busiest SKU, offered until the person picks one. */
   suggest(sku) {
-    if (!this.sku.value) this.sku.value = sku;
+    if (this.sku.value) return;
+    this.sku.value = sku;
+    if (this.started) this.load({ quiet: true });
   }
 
-  async load() {
-    if (!this.endpoint || !this.sku.value.trim()) return;
+  async load({ quiet = false } = {}) {
     const sku = this.sku.value.trim();
+    if (!this.started || !sku) return;
+    const params = new URLSearchParams({ days: String(HISTORY_DAYS) });
+    if (this.site.value) params.set("site", this.site.value);
+    if (!quiet) setState(this.stateLine, "info", "Loading…");
     let data;
     try {
-      data = await api(urlOf(this.endpoint, sku, this.site.value));
+      data = await api(`/v1/forecasts/${encodeURIComponent(sku)}?${params}`);
     } catch (error) {
-      const missing = error instanceof ApiError && error.noSuchRoute;
       this.chart.hidden = true;
-      setState(
-        this.stateLine,
-        missing ? "missing" : "error",
-        missing
-          ? "Not available yet: the forecast endpoint is not served."
-          : explain(error, "the forecast"),
-      );
+      this.summary.hidden = true;
+      if (error instanceof ApiError && error.status === 404 && !error.noSuchRoute) {
+        setState(this.stateLine, "empty", error.detail);
+      } else {
+        setState(
+          this.stateLine,
+          error.status === 403 ? "denied" : "error",
+          explain(error, "the forecast"),
+        );
+      }
       return;
     }
-    const history = points(pick(data, "history", "actuals", "observed", "demand"));
-    const forecast = points(pick(data, "forecast", "forecasts", "points", "predictions"));
-    if (!history.length && !forecast.length) {
-      this.chart.hidden = true;
-      const keys = data && typeof data === "object" ? Object.keys(data).join(", ") : typeof data;
-      setState(
-        this.stateLine,
-        "error",
-        `The forecast endpoint answered in a shape this page does not read (fields: ${keys}).`,
-      );
-      return;
-    }
+    if (sku !== this.sku.value.trim()) return; // the person chose another SKU meanwhile
+    this.knownSites(data.sites);
+    this.site.value = data.site;
     setState(this.stateLine, "info", "");
-    drawForecast(this.chart, { history, forecast }, { yTitle: "units" });
+    this.showSummary(data);
+    drawForecast(this.chart, data, { yTitle: "units a day" });
+    this.chart.dataset.forecast = `${data.sku}:${data.site}`;
+  }
+
+  showSummary(data) {
+    const next = data.next_day;
+    const band = next.band_80;
+    this.summary.replaceChildren(
+      el("span", {}, el("b", {}, `${data.sku} at ${data.site}`)),
+      el(
+        "span",
+        {},
+        `${data.method} (${data.demand_pattern}), ${fmtInt(data.days_learnt)} days learnt to ${data.as_of}`,
+      ),
+      el(
+        "span",
+        {},
+        `next day ${next.day}: `,
+        el("b", { "data-next-mean": String(next.mean) }, fmtNum(next.mean)),
+        ` units, 80% ${fmtNum(band.lower)}–${fmtNum(band.upper)}, ` +
+          `95% ${fmtNum(next.band_95.lower)}–${fmtNum(next.band_95.upper)}`,
+      ),
+    );
+    this.summary.hidden = false;
   }
 }

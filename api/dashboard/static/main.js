@@ -75,7 +75,7 @@ function run(me) {
   dead.start(signal);
   proposals.start(signal);
   routing.start(signal);
-  forecast.start();
+  forecast.start(signal);
   streamAtp({
     signal,
     onStatus: (status, detail) => health.streamStatus(status, detail),
