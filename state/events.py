@@ -21,19 +21,55 @@ unknown (the dataflow sends those to the dead-letter stream).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
 
 from state.catalog import Catalog, ShortfallPolicy
 from state.gs1 import decode_barcode, decode_sgtin96
 from state.rejections import Rejection
 
-Code = Annotated[str, Field(min_length=1, max_length=128)]
-Quantity = Annotated[int, Field(gt=0, description="a count of `unit` (the base unit if null)")]
-Lot = Annotated[str, Field(min_length=1, max_length=20, description="GS1 AI 10")]
-Unit = Annotated[str, Field(min_length=1, max_length=32)]
+# Bounds that keep every accepted event storable: quantities (and their base units) fit a
+# bigint, text carries no NUL (PostgreSQL text cannot hold one), times fall in the years the
+# ledger's monthly partitions cover. Without them one hostile event would stop the ledger sink.
+MAX_QUANTITY = 10**12
+NO_NUL = r"^[^\x00]*$"
+FIRST_YEAR, LAST_YEAR = 1970, 2199
+
+
+def _not_a_number(value: object) -> object:
+    """pydantic reads a bare number as seconds since 1970; an event time must say what it is."""
+    if isinstance(value, int | float):
+        msg = "an event time is an ISO 8601 date-time with its offset, not a number"
+        raise ValueError(msg)
+    return value
+
+
+def _in_range(value: datetime) -> datetime:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        msg = f"an event time must fall in the years {FIRST_YEAR}-{LAST_YEAR}"
+        raise ValueError(msg)
+    return value
+
+
+EventTime = Annotated[AwareDatetime, BeforeValidator(_not_a_number), AfterValidator(_in_range)]
+Code = Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)]
+Quantity = Annotated[
+    int, Field(gt=0, le=MAX_QUANTITY, description="a count of `unit` (the base unit if null)")
+]
+Count = Annotated[int, Field(ge=0, le=MAX_QUANTITY)]
+Lot = Annotated[str, Field(min_length=1, max_length=20, pattern=NO_NUL, description="GS1 AI 10")]
+Unit = Annotated[str, Field(min_length=1, max_length=32, pattern=NO_NUL)]
 Bucket = Literal["available", "on_hold", "damaged", "quarantined"]
 AdjustmentReason = Literal[
     "found", "returned", "lost", "stolen", "damaged", "expired", "scrapped", "consumed"
@@ -48,7 +84,7 @@ class _Model(BaseModel):
 class _Event(_Model):
     schema_version: Literal[1] = 1
     event_id: Code
-    occurred_at: AwareDatetime
+    occurred_at: EventTime
     source: Code
 
 
@@ -59,7 +95,7 @@ class ItemScanned(_Event):
     """A GS1 barcode scanned at a location by a device (an observation: stock does not move)."""
 
     type: Literal["ItemScanned"] = "ItemScanned"
-    barcode: Annotated[str, Field(min_length=1, max_length=512)]
+    barcode: Annotated[str, Field(min_length=1, max_length=512, pattern=NO_NUL)]
     location: Code
     device: Code
 
@@ -151,7 +187,7 @@ class TransferReceived(_Event):
     type: Literal["TransferReceived"] = "TransferReceived"
     transfer_id: Code
     sku: Code
-    quantity: Annotated[int, Field(ge=0)]
+    quantity: Count
     unit: Unit | None = None
     lot: Lot | None = None
     to_location: Code
@@ -179,7 +215,7 @@ class CycleCounted(_Event):
     sku: Code
     location: Code
     lot: Lot | None = None
-    quantity: Annotated[int, Field(ge=0)]
+    quantity: Count
     unit: Unit | None = None
     expiry: date | None = Field(default=None, description="of a lot counted that is not yet known")
 
@@ -224,7 +260,7 @@ class OrderPlaced(_Event):
     order_id: Code
     channel: Code
     customer_tier: Code = "standard"
-    priority: Annotated[int, Field(ge=0, description="lower is more urgent")] = 0
+    priority: Annotated[int, Field(ge=0, le=1_000_000, description="lower is more urgent")] = 0
     ship_to: ShipTo
     lines: Annotated[tuple[OrderLine, ...], Field(min_length=1)]
 

@@ -16,9 +16,9 @@ for a well-formed event naming an unknown SKU, which is the engine's documented 
 - `unresolved`: a scan or RFID read whose barcode or EPC resolves to no SKU;
 - `unknown_sku`: a well-formed receipt for a SKU not in the catalog;
 - `oversized`: a payload over the dataflow's 256 KiB limit (under the API's 1 MiB body limit);
-- and three that the schema lets through but the ledger cannot store, which stop the dataflow
-  on Kafka today (`STOPS_THE_ENGINE`; the API refuses them): `enormous_quantity` (past bigint),
-  `nul_text` (a NUL character in a text field), `far_future` (year 9999).
+- and three the ledger could not store, which once stopped the dataflow and which the event
+  schema now refuses (`UNSTORABLE`): `enormous_quantity` (past bigint), `nul_text` (a NUL
+  character in a text field), `far_future` (year 9999).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ KINDS = (
 )
 # Rare, because each is 300 KB: 1 in RARE draws.
 RARE = {"oversized": 500}
-STOPS_THE_ENGINE = frozenset({"enormous_quantity", "nul_text", "far_future"})
+UNSTORABLE = frozenset({"enormous_quantity", "nul_text", "far_future"})
 UNKNOWN_SKU_KINDS = frozenset({"unknown_sku"})
 
 

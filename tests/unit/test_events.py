@@ -83,6 +83,11 @@ def test_a_producers_dict_is_parsed_into_the_right_event() -> None:
         {"colour": "red"},
         {"type": "TeleportedIn"},
         {"schema_version": 2},
+        # what the ledger could not store: past bigint, a NUL in text, beyond its partitions
+        {"lines": [{"sku": CLOCK, "quantity": 10**30}]},
+        {"source": "dock\u0000scanner"},
+        {"occurred_at": "9999-12-31T23:59:59Z"},
+        {"occurred_at": 7},  # a bare number is not an event time
     ],
 )
 def test_invalid_input_is_refused_at_the_edge(overrides: dict[str, object]) -> None:
