@@ -19,6 +19,7 @@ import base64
 import binascii
 import hashlib
 import json
+import logging
 import math
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -43,6 +44,7 @@ router = APIRouter(prefix="/v1", tags=["proposals"])
 BuyerDep = Annotated[Principal, Depends(require(Role.BUYER))]
 ProposalIdPath = Annotated[str, Path(min_length=1, max_length=300, pattern=r"^[^\x00-\x1f\x7f/]+$")]
 SOURCE = "api"
+log = logging.getLogger(__name__)
 
 
 def encode_cursor(cursor: Cursor) -> str:
@@ -66,25 +68,44 @@ def purchase_order_id(proposal_id: str) -> str:
     return "PO-" + hashlib.sha256(proposal_id.encode()).hexdigest()[:16]
 
 
-def purchase_order_event(row: dict[str, Any]) -> PurchaseOrderPlaced:
+def purchase_order_event(
+    row: dict[str, Any], newest_event_at: datetime | None = None
+) -> PurchaseOrderPlaced:
     """The purchase order an approved proposal becomes, expected after the learnt lead time.
 
-    Every field comes from the stored row (the decision time included), so a retried approval
-    publishes exactly the same event.
+    It is placed at the decision time on the engine's clock, which is event time: live, that is
+    the wall clock, but while the engine replays history (the demo's Online Retail year) the
+    newest event it has applied (`newest_event_at`) is "now", and an order stamped with today's
+    date would jump its SKU's demand days forward by years. Never before the proposal itself.
+    The event id comes from the stored row, so a retried approval is the same event to the fold
+    (a duplicate id is a no-op) whatever time it carries.
     """
     decided_at: datetime = row["decided_at"]
+    placed_at = decided_at if newest_event_at is None else min(decided_at, newest_event_at)
+    placed_at = max(placed_at, row["proposed_at"])
     lead_days = math.ceil(float(row["reasoning"].get("lead_time_days", 0.0)))
     po_id = row["purchase_order_id"]
     return PurchaseOrderPlaced(
         event_id=f"approval:{po_id}",
-        occurred_at=decided_at,
+        occurred_at=placed_at,
         source=SOURCE,
         purchase_order_id=po_id,
         supplier=row["supplier"],
         site=row["site"],
-        expected_date=(decided_at + timedelta(days=lead_days)).date(),
+        expected_date=(placed_at + timedelta(days=lead_days)).date(),
         lines=(PurchaseOrderLine(sku=row["sku"], quantity=int(row["quantity"])),),
     )
+
+
+async def _engine_now(deps: ApiDeps) -> datetime | None:
+    """The newest event time the live view has seen; None when it cannot say (an approval does
+    not wait for the view: the wall clock is used then)."""
+    try:
+        meta = await run_in_threadpool(deps.view.meta)
+    except Exception:  # any failure of the view only loses the hint
+        log.warning("live view unavailable: the purchase order is stamped with the wall clock")
+        return None
+    return meta.last_event_at
 
 
 def _conflict(proposal_id: str, status: str, wanted: str) -> JSONResponse:
@@ -184,7 +205,8 @@ async def approve(
         row = await _decide(deps, proposal_id, decision)
         if row["status"] != "approved":  # rejected meanwhile, by another request
             return _conflict(proposal_id, row["status"], "approved")
-    await run_in_threadpool(deps.publisher.publish, [purchase_order_event(row)])
+    order = purchase_order_event(row, await _engine_now(deps))
+    await run_in_threadpool(deps.publisher.publish, [order])
     return ProposalPublic.of(row)
 
 

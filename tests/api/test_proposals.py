@@ -10,7 +10,7 @@ import psycopg
 from fastapi.testclient import TestClient
 
 from api.auth import Role
-from api.routes.proposals import purchase_order_id
+from api.routes.proposals import purchase_order_event, purchase_order_id
 from connectors.postgres.proposals import ReorderProposalWriter
 from state.demand.proposals import ReorderProposed
 from tests.api.conftest import Engine, wait_until
@@ -213,3 +213,27 @@ def test_a_replayed_proposal_keeps_the_buyers_decision(
             ["rp:RETRO-CLOCK:LON:7"],
         ).fetchone()
     assert row == ("rejected", 74)
+
+
+def test_a_purchase_order_is_placed_at_the_engines_time_not_years_ahead_of_a_replay() -> None:
+    row = {
+        "proposal_id": "rp:RETRO-CLOCK:LON:1",
+        "purchase_order_id": purchase_order_id("rp:RETRO-CLOCK:LON:1"),
+        "sku": "RETRO-CLOCK",
+        "site": "LON",
+        "supplier": "ACME",
+        "quantity": 74,
+        "proposed_at": T0,
+        "decided_at": datetime(2026, 11, 22, 15, 0, tzinfo=UTC),
+        "reasoning": {"lead_time_days": 4.2},
+    }
+    replaying = purchase_order_event(row, newest_event_at=T0 + timedelta(hours=3))
+    live = purchase_order_event(row, newest_event_at=row["decided_at"] + timedelta(seconds=1))
+    unknown = purchase_order_event(row)
+    stale = purchase_order_event(row, newest_event_at=T0 - timedelta(days=1))
+
+    assert replaying.occurred_at == T0 + timedelta(hours=3)
+    assert replaying.expected_date == (T0 + timedelta(hours=3, days=5)).date()
+    assert live.occurred_at == unknown.occurred_at == row["decided_at"]
+    assert stale.occurred_at == T0, "never before the proposal it carries out"
+    assert len({replaying.event_id, live.event_id, unknown.event_id}) == 1
