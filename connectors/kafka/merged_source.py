@@ -40,16 +40,20 @@ again: they are sequenced twice, and the second copy is a duplicate event id, a 
 from __future__ import annotations
 
 import heapq
+import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field
 
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from connectors.kafka.delivery import log_kafka_error
 from connectors.kafka.source import kafka_time
 from state.intake import RawEvent
+
+log = logging.getLogger(__name__)
 
 Part = tuple[str, int]  # (topic, partition)
 Offsets = dict[Part, int]
@@ -250,10 +254,26 @@ class MergedKafkaSource(FixedPartitionedSource[RawEvent, Offsets]):
     def list_parts(self) -> list[str]:
         return ["merged"]
 
-    def _partitions(self) -> list[Part]:
-        admin = AdminClient({"bootstrap.servers": ",".join(self._brokers)})
-        metadata = admin.list_topics(timeout=30).topics
-        return [(t, p) for t in self._topics for p in sorted(metadata[t].partitions)]
+    def _partitions(self, attempts: int = 30) -> list[Part]:
+        """The topics' partitions; a broker that is away at start-up is waited for (and logged),
+        up to `attempts` × 10 s, before the flow gives up saying so."""
+        admin = AdminClient(
+            {"bootstrap.servers": ",".join(self._brokers), "error_cb": log_kafka_error}  # type: ignore[dict-item]
+        )
+        for attempt in range(1, attempts + 1):
+            try:
+                metadata = admin.list_topics(timeout=10).topics
+                return [(t, p) for t in self._topics for p in sorted(metadata[t].partitions)]
+            except KafkaException as exc:
+                log.warning(
+                    "Kafka at %s did not answer (%s); attempt %d of %d, retrying",
+                    ",".join(self._brokers), exc, attempt, attempts,
+                )  # fmt: skip
+        msg = (
+            f"Kafka at {','.join(self._brokers)} did not answer for {attempts * 10} s: check "
+            "SKUFLOW_KAFKA_BROKERS and that the broker is up (`skuflow services status`)"
+        )
+        raise RuntimeError(msg)
 
     def build_part(
         self, step_id: str, for_part: str, resume_state: Offsets | None
@@ -262,6 +282,7 @@ class MergedKafkaSource(FixedPartitionedSource[RawEvent, Offsets]):
             "bootstrap.servers": ",".join(self._brokers),
             "group.id": "skuflow-sequencer",  # unused: offsets live in Bytewax's recovery state
             "enable.auto.commit": False,
+            "error_cb": log_kafka_error,  # broker away: logged, librdkafka reconnects
         }
         return _MergedPartition(
             config,
