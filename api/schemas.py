@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.routing_schemas import RoutingDecisionPublic
-from state.events import OrderLine, ShipTo
+from state.events import Code, OrderLine, ShipTo
 
 Sku = Annotated[
     str,
@@ -184,17 +184,15 @@ class OrderCreate(_Create):
     )
 
     order_id: OrderId
-    channel: Annotated[str, Field(min_length=1, max_length=128)]
-    customer_tier: Annotated[str, Field(min_length=1, max_length=128)] = "standard"
+    channel: Code
+    customer_tier: Code = "standard"
     priority: Annotated[int, Field(ge=0, le=1_000_000, description="lower is more urgent")] = 0
     ship_to: ShipTo
     lines: Annotated[list[OrderLine], Field(min_length=1, max_length=1000)]
 
 
 class OrderCancelCreate(_Create):
-    reason: Annotated[str, Field(min_length=1, max_length=128)] | None = Field(
-        default=None, examples=["customer changed their mind"]
-    )
+    reason: Code | None = Field(default=None, examples=["customer changed their mind"])
 
 
 class ReservationPublic(_Public):

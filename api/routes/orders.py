@@ -16,6 +16,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Response, status
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api import orders
@@ -121,7 +122,10 @@ async def place_order(
     idempotency_key: IdempotencyKey = None,
 ) -> OrderPublic | JSONResponse:
     event_id = orders.placement_id(body.order_id, idempotency_key)
-    event = orders.order_event(body, event_id, deps.clock(), f"api:{principal.name}")
+    try:
+        event = orders.order_event(body, event_id, deps.clock(), f"api:{principal.name}")
+    except ValidationError as exc:  # the request's schema is the event's; a drift is a 422
+        unprocessable(("body",), f"not a valid order event: {exc.errors()[0]['msg']}")
     problems = orders.problems_with(event, deps.catalog)
     if problems:
         unprocessable(("body",), "; ".join(problems))
