@@ -63,6 +63,9 @@ def test_the_forecast_bench_scores_every_method_on_a_slice(data_dir: Path, tmp_p
     assert per_sku["name"] == "Online Retail, daily, per SKU"
     methods = {row["method"]: row for row in per_sku["methods"]}
     assert {"moving average 28", "seasonal naive 7", "Croston"} <= set(methods)
+    assert {"pooled online model (river): mean", "pooled online model (river): median"} <= set(
+        methods
+    )
     assert len({row["series"] for row in methods.values()}) == 1  # every method, every series
     assert methods["moving average 28"]["series"] > 0
     assert {row["model"] for row in document["model_costs"]} >= {"TSB", "moving average 28"}
