@@ -434,3 +434,48 @@ def allocation(
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
     _show(result, out)
+
+
+# ---- all of them ------------------------------------------------------------------------------
+
+PERFORMANCE_FIGURES = ("throughput", "freshness", "latency", "allocation", "memory", "recovery")
+
+
+@bench_app.command("all")
+def all_figures(
+    out: Annotated[Path, typer.Option(help="Folder for every figure's .json and .md.")] = Path(
+        "bench-results"
+    ),
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Run only these figures (repeatable).")
+    ] = None,
+) -> None:
+    """Every performance figure at its default size, one after the other (about 20 minutes on
+    two cores); each writes its own files, and a failing figure does not stop the others."""
+    chosen = tuple(only or PERFORMANCE_FIGURES)
+    unknown = set(chosen) - set(PERFORMANCE_FIGURES)
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown figures {sorted(unknown)}; pick from {PERFORMANCE_FIGURES}"
+        )
+    commands = {
+        "throughput": lambda: throughput(out=out),
+        "freshness": lambda: freshness(out=out),
+        "latency": lambda: latency(out=out),
+        "allocation": lambda: allocation(out=out),
+        "memory": lambda: memory(out=out),
+        "recovery": lambda: recovery(out=out),
+    }
+    failed: list[str] = []
+    for name in chosen:
+        began = time.perf_counter()
+        console.rule(f"bench {name}")
+        try:
+            commands[name]()
+        except (typer.Exit, Exception) as exc:  # one figure failing must not lose the others
+            console.print(f"[red]bench {name} failed: {exc!r}[/red]")
+            failed.append(name)
+        console.print(f"bench {name}: {time.perf_counter() - began:.0f} s")
+    if failed:
+        console.print(f"[red]failed: {', '.join(failed)}[/red]")
+        raise typer.Exit(1)
