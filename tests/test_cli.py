@@ -24,6 +24,9 @@ COMMANDS = [
     ["services", "down"],
     ["services", "status"],
     ["services", "env"],
+    ["bench"],
+    *(["bench", figure] for figure in ("all", "throughput", "freshness", "latency")),
+    *(["bench", figure] for figure in ("allocation", "memory", "recovery")),
 ]
 
 
@@ -62,3 +65,10 @@ def test_serve_in_production_refuses_missing_or_default_keys(
     assert "refuses to start" in result.output
     assert why in result.output
     assert "changeme" not in result.output  # a key is never echoed back
+
+
+def test_bench_all_names_the_figures_it_knows_when_asked_for_another() -> None:
+    result = runner.invoke(app, ["bench", "all", "--only", "teleportation"])
+
+    assert result.exit_code == 2
+    assert "throughput" in result.output

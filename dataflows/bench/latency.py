@@ -329,7 +329,8 @@ def markdown(rows: list[dict[str, Any]], options: Options, fed: int) -> str:
             notes.append(
                 f"Target missed at {row['rate']:,}/s: p99 {row['p99_ms']:.1f} ms, "
                 f"{row['achieved_per_s']:,.0f} answered/s. The API is one Python process "
-                "(uvicorn on h11, the route reading Redis twice from a worker thread) sharing two "
+                "(uvicorn on uvloop and httptools, the route reading Redis twice from a worker "
+                "thread) sharing two "
                 "CPUs with the dataflow, Redis, the generator and other work"
                 + (f"; the generator alone already shows p99 {floor:.1f} ms here" if floor else "")
                 + "."
