@@ -204,7 +204,7 @@ def _running_services() -> dict:
     try:
         return running(Settings().services_dir)
     except ServicesDownError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{exc}[/red]", soft_wrap=True)  # one line: greppable, copyable
         raise typer.Exit(1) from exc
 
 
@@ -318,17 +318,6 @@ def _whole_numbers(text: str, what: str) -> tuple[int, ...]:
     return numbers
 
 
-def _check_engine_services() -> None:
-    """Exit 1 saying what to do unless the local services `skuflow run` needs are answering."""
-    from dataflows.bench.engine import BenchError, running_services
-
-    try:
-        running_services()
-    except BenchError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from exc
-
-
 def _show(figure: object, out: Path) -> None:
     from dataflows.bench.report import Figure
 
@@ -354,7 +343,7 @@ def freshness(
     from dataflows.bench import freshness as figure
     from dataflows.bench.engine import BenchError
 
-    _check_engine_services()
+    _running_services()
     options = figure.Options(
         rates=_whole_numbers(rates, "rates"), duration=duration, drain=drain, skus=skus, runs=runs
     )
@@ -385,7 +374,7 @@ def latency(
     from dataflows.bench import latency as figure
     from dataflows.bench.engine import BenchError
 
-    _check_engine_services()
+    _running_services()
     options = figure.Options(
         rates=_whole_numbers(rates, "rates"),
         duration=duration,
@@ -419,7 +408,7 @@ def allocation(
     from dataflows.bench import allocation as figure
     from dataflows.bench.engine import BenchError
 
-    _check_engine_services()
+    _running_services()
     options = figure.Options(
         clients=clients,
         hot_skus=hot_skus,

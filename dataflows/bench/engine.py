@@ -27,15 +27,11 @@ from psycopg import sql
 
 from connectors.catalog_file import CatalogFile, ChannelFile, SkuFile
 from connectors.kafka.topics import OUTPUTS, Topics
-from connectors.services import manager
 from connectors.settings import Settings
+from dataflows.bench.services import BenchError, running
 from dataflows.production import Wiring
 
 SITES = ("LON", "MAN")
-
-
-class BenchError(RuntimeError):
-    """A benchmark cannot run (services down, engine died); the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -46,21 +42,13 @@ class Services:
 
 
 def running_services(settings: Settings | None = None) -> Services:
-    """The services `skuflow services up` started; BenchError naming the missing ones."""
-    settings = settings or Settings()
-    found = manager.status(settings.services_dir)
-    down = [name for name, (info, ok) in found.items() if info is None or not ok]
-    if down:
-        msg = (
-            f"{', '.join(down)} not answering (recorded in {settings.services_dir}): "
-            "start them with `skuflow services up` and run the benchmark again"
-        )
-        raise BenchError(msg)
-    info = {name: entry[0] for name, entry in found.items()}
+    """The services `skuflow services up` started; `ServicesDownError` (a `BenchError`) naming
+    the missing ones."""
+    info = running((settings or Settings()).services_dir)
     return Services(
-        brokers=info["kafka"].url,  # type: ignore[union-attr]
-        redis_url=info["redis"].url,  # type: ignore[union-attr]
-        postgres_dsn=info["postgres"].url,  # type: ignore[union-attr]
+        brokers=info["kafka"].url,
+        redis_url=info["redis"].url,
+        postgres_dsn=info["postgres"].url,
     )
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import multiprocessing
 import secrets
-import socket
 import threading
 import time
 from collections import defaultdict
@@ -25,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from connectors.services.base import free_port
 from dataflows.bench.engine import (
     BenchError,
     Deployment,
@@ -90,12 +90,6 @@ def measure(pool: Executor, load: Load, generators: int) -> Measured:
     part = replace(load, rate=load.rate / generators)
     outcomes = list(pool.map(generate, [part] * generators))
     return summary(int(load.rate), outcomes)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Feeder(threading.Thread):

@@ -22,7 +22,11 @@ from connectors.services.base import ServiceInfo
 from dataflows.production import Wiring
 
 
-class ServicesDownError(RuntimeError):
+class BenchError(RuntimeError):
+    """A benchmark cannot run (services down, engine died); the message says what to do."""
+
+
+class ServicesDownError(BenchError):
     """A service the full path needs is not running."""
 
 
