@@ -8,8 +8,10 @@ item is valid the answer is 422, in FastAPI's error shape with the item's index 
 
 Checked here, before publishing: the schema; that the event is a floor event (orders go through
 `/v1/orders`); that its SKUs (or the GTIN a scan names) are in the catalog; the size the flow
-accepts; that the ledger can store it (`_unstorable`). What depends on stock (an over-pick, an
-unknown transfer) is the dataflow's to judge: it is recorded in the ledger as a rejection.
+accepts; that its time is not ahead of the clock. (What the ledger could not store, such as a NUL
+in text or a quantity past 10^12, the event schema itself refuses, on every path.) What depends
+on stock (an over-pick, an unknown transfer) is the dataflow's to judge: it is recorded in the
+ledger as a rejection.
 
 Every refused item (and a body refused whole: not JSON, an empty or too long batch) is also
 recorded in the dead-letter record with its reason code before the answer goes out
@@ -75,11 +77,6 @@ REQUEST_BODY = {
 
 Problems = list[tuple[tuple[str | int, ...], str]]
 
-# The ledger stores quantities as bigint and sums them per bin: a trillion base units in one line
-# is far beyond any real floor event and keeps any sum of them far inside 2**63.
-MAX_QUANTITY = 10**12
-# The ledger partitions by month in PostgreSQL and Python datetimes end in 9999.
-LAST_STORABLE_YEAR = 9998
 # Kafka (4.x, `log.message.timestamp.after.max.ms`) refuses a message stamped more than an hour
 # ahead of the broker's clock, and the producer stamps each event's time: such an event would be
 # a 503 at every retry. A device whose clock runs that far ahead gets a 422 that says so.
@@ -113,12 +110,9 @@ def _check(item: Any, catalog: Catalog, now: datetime) -> Event | Refused:
 def _problems(
     event: Event, item: dict[str, Any], catalog: Catalog, now: datetime
 ) -> Refused | None:
-    unstorable = _unstorable(item, event.occurred_at)
     if event.occurred_at - now > MAX_AHEAD:
         ahead = f"more than {MAX_AHEAD} ahead of the server's clock ({now.isoformat()})"
-        unstorable.append((("occurred_at",), ahead))
-    if unstorable:
-        return Refused(DeadLetterReason.INVALID_EVENT, unstorable)
+        return Refused(DeadLetterReason.INVALID_EVENT, [(("occurred_at",), ahead)])
     if len(event.model_dump_json()) > MAX_EVENT_BYTES:
         limit = f"the event exceeds the {MAX_EVENT_BYTES}-byte limit of the dataflow"
         return Refused(DeadLetterReason.OVERSIZED, [((), limit)])
@@ -132,29 +126,6 @@ def _problems(
         ((), f"SKU {sku!r} is not in the catalog") for sku in skus if sku not in catalog.skus
     ]
     return Refused(DeadLetterReason.UNRESOLVED_SKU, unknown) if unknown else None
-
-
-def _unstorable(value: Any, occurred_at: datetime, at: tuple[str | int, ...] = ()) -> Problems:
-    """What the schema lets through but the ledger cannot store (NUL in text, a quantity past
-    bigint, a month with no partition); published, it would stop the dataflow's ledger writes."""
-    problems: Problems = []
-    if at == () and not 1 <= occurred_at.year <= LAST_STORABLE_YEAR:
-        problems.append((("occurred_at",), f"the year must be 1 to {LAST_STORABLE_YEAR}"))
-    if isinstance(value, str) and "\x00" in value:
-        problems.append((at, "text may not hold a NUL character"))
-    elif isinstance(value, bool):
-        pass
-    elif isinstance(value, int) and abs(value) > MAX_QUANTITY:
-        problems.append((at, f"numbers are at most {MAX_QUANTITY:,} in absolute value"))
-    elif isinstance(value, dict):
-        for key, inner in value.items():
-            if "\x00" in key:
-                problems.append((at, "a field name may not hold a NUL character"))
-            problems += _unstorable(inner, occurred_at, (*at, key))
-    elif isinstance(value, list):
-        for n, inner in enumerate(value):
-            problems += _unstorable(inner, occurred_at, (*at, n))
-    return problems
 
 
 def _claimed_id(item: Any) -> str | None:
