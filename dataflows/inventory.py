@@ -39,6 +39,7 @@ from bytewax.inputs import Source
 from bytewax.operators import StatefulBatchLogic
 from bytewax.outputs import Sink
 
+from dataflows import durable
 from dataflows.reservations import expiries
 from dataflows.routing import PlanRecord, Routing, assemble_decisions, decode_plan, is_plan_key
 from dataflows.routing_batches import batch_orders
@@ -86,6 +87,8 @@ class InventorySinks:
     expiries: list[Sink[ReservationExpired]] = field(default_factory=list)
     # Steps that read every applied event (`dataflows.replenishment.ReplenishmentTap`).
     taps: list[Tap] = field(default_factory=list)
+    # Partitions of each output (`dataflows.durable`): the cluster's process count.
+    parts: int = 1
 
 
 def route(
@@ -215,21 +218,21 @@ def _fold_and_write(
     entries: Stream[LedgerEntry] = outputs.trues  # type: ignore[assignment]
     views: Stream[SkuView] = outputs.falses  # type: ignore[assignment]
     # entries: LedgerEntry; views: SkuView; dead: DeadLetter
-    _write(sinks.ledger, "ledger", entries)
-    _write(sinks.views, "views", views)
-    _write(sinks.dead_letters, "dead_letters", dead)
+    _write(sinks.ledger, "ledger", entries, sinks.parts)
+    _write(sinks.views, "views", views, sinks.parts)
+    _write(sinks.dead_letters, "dead_letters", dead, sinks.parts)
     if routing is not None and plans is not None:
         decisions = assemble_decisions(routing, plans, entries, views)
         # OrderRouted
-        _write(sinks.decisions, "decisions", decisions)
+        _write(sinks.decisions, "decisions", decisions, sinks.parts)
         if routing.hold is not None:
             expired = expiries(decisions, entries, routing.hold)
             # ReservationExpired, to go back into the flow's input
-            _write(sinks.expiries, "expiries", expired)
+            _write(sinks.expiries, "expiries", expired, sinks.parts)
     if sinks.combined:
         everything = op.merge("all_outputs", entries, views, dead)
         # LedgerEntry | SkuView | DeadLetter
-        _write(sinks.combined, "combined", everything)
+        _write(sinks.combined, "combined", everything, sinks.parts)
 
 
 def build_inventory_flow(
@@ -255,11 +258,12 @@ def build_sequencer_flow(
     *,
     flow_id: str = "skuflow-sequencer",
     routing: Routing | None = None,
+    parts: int = 1,
 ) -> Dataflow:
     """Only the first half: stream topics into the sequenced log, bad input to dead letters."""
     flow = Dataflow(flow_id)
-    dead = _sequence(flow, streams, log_sink, catalog, routing)
-    _write(dead_letter_sinks, "dead_letters", dead)
+    dead = _sequence(flow, streams, log_sink, catalog, routing, parts)
+    _write(dead_letter_sinks, "dead_letters", dead, parts)
     return flow
 
 
@@ -275,7 +279,7 @@ def build_sequenced_flow(
 ) -> Dataflow:
     """Stream topics into the sequenced log; the log folded into ledger and views."""
     flow = Dataflow(flow_id)
-    stream_dead = _sequence(flow, streams, log_sink, catalog, routing)
+    stream_dead = _sequence(flow, streams, log_sink, catalog, routing, sinks.parts)
     logged, log_dead, plans = intake_with_plans("log", flow, log, catalog)
     # logged: (sku, (sku, Event)) in the log's order per SKU; plans: PlanRecord from the log
     dead = op.merge("dead_letters", stream_dead, log_dead)
@@ -289,6 +293,7 @@ def _sequence(
     log_sink: Sink[LogMessage],
     catalog: Catalog,
     routing: Routing | None = None,
+    parts: int = 1,
 ) -> Stream[DeadLetter]:
     """Decode, (route,) and key the stream topics' events into the sequenced log; return the
     dead letters. A routed order's plan goes into the log beside its parts."""
@@ -299,10 +304,10 @@ def _sequence(
         planned = op.map("plan_to_log_message", plans, to_plan_message)
         # KafkaSinkMessage(key=PLAN_KEY + event id, value=PlanRecord JSON)
         messages = op.merge("log_messages", messages, planned)
-    op.output("sequenced_log", messages, log_sink)
+    durable.output("sequenced_log", messages, log_sink, parts)
     return dead
 
 
-def _write(sinks: Sequence[Sink[T]], name: str, stream: Stream[T]) -> None:
+def _write(sinks: Sequence[Sink[T]], name: str, stream: Stream[T], parts: int = 1) -> None:
     for index, sink in enumerate(sinks):
-        op.output(f"{name}_{index}", stream, sink)
+        durable.output(f"{name}_{index}", stream, sink, parts)

@@ -68,6 +68,7 @@ class Wiring:
     postgres_schema: str
     partitions: int = 4
     reorder_window_seconds: float = 0.0  # see connectors/kafka/merged_source.py
+    output_parts: int = 1  # partitions of each output (dataflows/durable.py): the cluster's size
 
     @classmethod
     def from_settings(cls, settings: Settings, partitions: int = 4) -> Wiring:
@@ -115,6 +116,7 @@ class Wiring:
             ],
             expiries=[ExpiriesSink(self.broker_list, self.topics.name("orders"))],
             taps=[] if catalog is None else [self.replenishment(catalog)],
+            parts=self.output_parts,
         )
 
     def replenishment(self, catalog: Catalog) -> ReplenishmentTap:
@@ -126,6 +128,7 @@ class Wiring:
                 ProposalsSink(self.broker_list, self.topics.name(PROPOSALS)),
             ],
             [DemandForecastSink(self.postgres_dsn, self.postgres_schema)],
+            parts=self.output_parts,
         )
 
     def log_sink(self) -> DeliveredKafkaSink:
@@ -165,7 +168,9 @@ def sequencer_flow(wiring: Wiring, catalog: Catalog, routing: Routing | None = N
     )
     # The ledger sink takes dead letters among its items (LedgerEntry | SkuView | DeadLetter).
     ledger = cast(Sink[DeadLetter], PostgresLedgerSink(wiring.postgres_dsn, wiring.postgres_schema))
-    return build_sequencer_flow(streams, wiring.log_sink(), [ledger], catalog, routing=routing)
+    return build_sequencer_flow(
+        streams, wiring.log_sink(), [ledger], catalog, routing=routing, parts=wiring.output_parts
+    )
 
 
 def log_fold_flow(

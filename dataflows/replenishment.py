@@ -30,6 +30,7 @@ import bytewax.operators as op
 from bytewax.dataflow import Stream
 from bytewax.outputs import Sink
 
+from dataflows import durable
 from dataflows.inventory import Applied
 from state.catalog import Catalog
 from state.demand.proposals import ReorderProposed
@@ -56,6 +57,7 @@ class ReplenishmentTap:
     config: ReplenishmentConfig = field(default_factory=ReplenishmentConfig)
     sinks: Sequence[Sink[ReorderProposed]] = ()
     forecast_sinks: Sequence[Sink[DemandForecast]] = ()
+    parts: int = 1  # partitions of each output (`dataflows.durable`): the cluster's size
 
     def __call__(self, applied: Stream[tuple[str, Applied]]) -> None:
         config = self.config if self.forecast_sinks else replace(self.config, forecasts=False)
@@ -68,9 +70,9 @@ class ReplenishmentTap:
         # DemandForecast (trues) | ReorderProposed (falses: all that is not a forecast)
         proposals = cast(Stream[ReorderProposed], split.falses)
         for index, sink in enumerate(self.sinks):
-            op.output(f"proposals_{index}", proposals, sink)
+            durable.output(f"proposals_{index}", proposals, sink, self.parts)
         for index, forecast_sink in enumerate(self.forecast_sinks):
-            op.output(f"forecasts_{index}", split.trues, forecast_sink)
+            durable.output(f"forecasts_{index}", split.trues, forecast_sink, self.parts)
 
 
 def _is_forecast(item: ReplenishmentOutput) -> TypeGuard[DemandForecast]:

@@ -277,11 +277,19 @@ def assert_nothing_lost_nor_doubled(wiring: Wiring, catalog: Catalog, run: KillR
         f"{duplicates} duplicate, {missing} missing, {extra} unexplained rows; "
         f"{oversold and oversold[0]} oversold entries; verify: {report.skus:,} SKUs agree"
     )
-    assert (duplicates, missing, extra) == (0, 0, 0)
+    assert (duplicates, missing, extra) == (0, 0, 0), (
+        f"missing: {_readable(expected - stored_keys)}; "
+        f"unexplained: {_readable(stored_keys - expected)}"
+    )
     assert oversold == (0,)
     assert below_zero == (0,)
     assert ledger_events + dead_letters == run.events_in
     assert dead_letters == len(BAD_RECORDS) - 1  # the unknown SKU is a ledger rejection
+
+
+def _readable(keys: set[EntryKey]) -> list[str]:
+    """The first few entry keys as event/sku/seq/kind."""
+    return [key.replace("\x1f", "/") for key in sorted(keys)[:5]]
 
 
 def replay_into(wiring: Wiring, settings: Settings, limit_rows: int | None) -> int:
