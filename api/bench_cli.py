@@ -366,6 +366,7 @@ def latency(
     generators: Annotated[int, typer.Option(help="Load generator processes.", min=1)] = 1,
     connections: Annotated[int, typer.Option(help="Keep-alive connections each.", min=1)] = 32,
     runs: Annotated[int, typer.Option(help="Runs of the rate ladder; the median.", min=1)] = 3,
+    api_workers: Annotated[int, typer.Option(help="`skuflow serve --workers N`.", min=1)] = 1,
     out: Annotated[Path, typer.Option(help="Folder for latency.json and .md.")] = Path(
         "bench-results"
     ),
@@ -383,6 +384,7 @@ def latency(
         generators=generators,
         connections=connections,
         runs=runs,
+        api_workers=api_workers,
     )
     try:
         result = figure.run(options, out, out / "tmp", console.print)

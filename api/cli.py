@@ -100,16 +100,40 @@ def demo(
 def serve(
     host: Annotated[str | None, typer.Option(help="Address (else SKUFLOW_API_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port (else SKUFLOW_API_PORT).")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Worker processes, each with its own connections (2+ uses more cores)."
+        ),
+    ] = 1,
 ) -> None:
     """Serve the HTTP API (live ATP, orders, ingest, history) on Redis, PostgreSQL and Kafka."""
     import uvicorn
 
     from api.app import create_app
     from api.auth import AuthConfigError
-    from api.server import api_keys, keys_banner, production_deps
+    from api.server import api_keys, keys_banner, production_deps, share_keys
 
     settings = _settings()
     _configure_logging(settings.log_level)
+    if workers > 1:
+        try:
+            _keys, generated = api_keys(settings)
+        except AuthConfigError as exc:
+            typer.echo(f"skuflow serve refuses to start: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        share_keys(generated)
+        if generated:
+            typer.echo(keys_banner(generated))
+        uvicorn.run(
+            "api.server:app_from_environment",
+            factory=True,
+            workers=workers,
+            host=host or settings.api_host,
+            port=port or settings.api_port,
+            log_level=settings.log_level.lower(),
+        )
+        return
     try:
         keys, generated = api_keys(settings)
         deps = production_deps(settings, keys)

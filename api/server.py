@@ -7,6 +7,12 @@ in development only, generates one per role for the caller to print.
 
 from __future__ import annotations
 
+import json
+import os
+
+from fastapi import FastAPI
+
+from api.app import create_app
 from api.auth import ApiKeys, AuthConfigError, Role
 from api.deps import ApiDeps, Limits
 from api.ledger_reader import LedgerReader
@@ -73,3 +79,20 @@ def production_deps(settings: Settings, keys: ApiKeys) -> ApiDeps:
         limits=limits_of(settings),
         refusals=LedgerRefusals(dsn, settings.postgres_schema),
     )
+
+
+def share_keys(generated: dict[Role, str]) -> None:
+    """Put generated development keys where `skuflow serve --workers N`'s worker processes read
+    them (their environment, inherited from this process): every worker accepts the same keys."""
+    if generated:
+        keys = {key: role.value for role, key in generated.items()}
+        os.environ["SKUFLOW_API_KEYS"] = json.dumps(keys)
+
+
+def app_from_environment() -> FastAPI:
+    """The app as each worker process of `skuflow serve --workers N` builds it (a uvicorn
+    factory): settings and keys from the environment, its own Redis, PostgreSQL and Kafka
+    clients."""
+    settings = Settings()
+    keys, _generated = api_keys(settings)
+    return create_app(production_deps(settings, keys))

@@ -59,6 +59,7 @@ class Options:
     feed_rate: int = 200  # receipts/s folded by the dataflow during the reads
     connections: int = 32
     generators: int = 1  # load generator processes (the rate is split between them)
+    api_workers: int = 1  # `skuflow serve --workers N`
     private_redis: bool = True  # a Redis of its own (`engine.own_redis`), not the shared one
 
 
@@ -175,7 +176,14 @@ def run(
         deployment(used, bench_catalog(skus), workdir, "atp") as made,
         engine(made) as child,
         process(
-            [*skuflow_command(), "serve", "--port", str(port)],
+            [
+                *skuflow_command(),
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(options.api_workers),
+            ],
             made.env(SKUFLOW_API_KEYS=json.dumps({key: "channel"})),
             api_log := made.workdir / f"{made.prefix}.api.log",
         ) as api,
@@ -303,8 +311,9 @@ def markdown(rows: list[dict[str, Any]], options: Options, fed: int) -> str:
     notes = [
         "",
         f"`GET /v1/atp/{{sku}}` over {options.skus:,} SKUs with a channel key; `skuflow serve` "
-        f"(one uvicorn process) on {redis} while `skuflow run` folds {options.feed_rate}/s "
-        f"receipts ({fed:,} in all). Open loop: latency from each request's due time, "
+        f"({_processes(options.api_workers)}) on {redis} while `skuflow run` folds "
+        f"{options.feed_rate}/s receipts ({fed:,} in all). Open loop: latency from each "
+        f"request's due time, "
         f"{options.connections} keep-alive connections from {options.generators} generator "
         f"process(es); {options.warmup:g} s warm-up then {options.duration:g} s recorded per "
         f"rate; median of {options.runs} runs; rates rise until p99 passes "
@@ -330,3 +339,7 @@ def markdown(rows: list[dict[str, Any]], options: Options, fed: int) -> str:
                 + "."
             )
     return "\n".join(lines + notes)
+
+
+def _processes(workers: int) -> str:
+    return "one uvicorn process" if workers == 1 else f"{workers} uvicorn worker processes"

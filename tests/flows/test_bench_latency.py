@@ -27,6 +27,7 @@ def test_every_read_at_each_rate_is_answered_and_timed(
         skus=20,
         feed_rate=20,
         connections=4,
+        api_workers=2,  # `skuflow serve --workers 2`: both workers accept the same key
     )
     found = Services(services["kafka"].url, services["redis"].url, services["postgres"].url)
     figure = run(options, tmp_path / "out", tmp_path / "work", log=lambda _: None, services=found)
