@@ -8,7 +8,6 @@ in development only, generates one per role for the caller to print.
 from __future__ import annotations
 
 import json
-import os
 
 from fastapi import FastAPI
 
@@ -23,7 +22,7 @@ from connectors.kafka.producer import EventProducer
 from connectors.kafka.topics import Topics
 from connectors.redis.live_view import RedisLiveView
 from connectors.redis.retry import Backoff
-from connectors.settings import Settings
+from connectors.settings import Settings, export_api_keys
 
 
 def api_keys(settings: Settings) -> tuple[ApiKeys, dict[Role, str]]:
@@ -86,7 +85,7 @@ def share_keys(generated: dict[Role, str]) -> None:
     them (their environment, inherited from this process): every worker accepts the same keys."""
     if generated:
         keys = {key: role.value for role, key in generated.items()}
-        os.environ["SKUFLOW_API_KEYS"] = json.dumps(keys)
+        export_api_keys(json.dumps(keys))
 
 
 def app_from_environment() -> FastAPI:

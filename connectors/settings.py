@@ -6,6 +6,7 @@ build a `Settings`; everything else takes plain arguments. Nothing here connects
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -94,3 +95,10 @@ class Settings(BaseSettings):
         le=30,
         description="How long POST /v1/orders waits for the dataflow's decision before a 202.",
     )
+
+
+def export_api_keys(keys_json: str) -> None:
+    """Set `SKUFLOW_API_KEYS` for the processes this one starts (`skuflow serve --workers N`
+    hands its generated development keys to its workers this way). The settings module is the
+    only one that touches the environment."""
+    os.environ["SKUFLOW_API_KEYS"] = keys_json

@@ -8,7 +8,10 @@ smallest timestamp), this source releases records in (timestamp, topic, partitio
 - a record is released only when every partition either has a buffered record or is caught up
   (at its end), so a partition still fetching cannot be overtaken... unless it stays silent for
   `max_idle_ms`, when the merge goes on without it (live streams must not stall on one quiet
-  producer); a record that arrives later is released late, and the core copes with any order;
+  producer); a record that arrives later is released late, and the core copes with any order.
+  Silent is not the same as slow: the merge notes each partition's end offset when it starts,
+  and a partition still short of it (a backlog whose fetch is late, typically just after a
+  restart on a busy machine) is waited for, up to `max_backlog_wait_ms`, not overtaken;
 - the producer sets each message's timestamp to the event's `occurred_at` (see `EventProducer`),
   so the merge is by event time, and for data already in Kafka the merged order does not depend
   on fetch timing at all: a replay, a redelivery or a resumed run sequence the same way.
@@ -47,7 +50,7 @@ from dataclasses import dataclass, field
 
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from connectors.kafka.delivery import log_kafka_error
 from connectors.kafka.source import kafka_time
@@ -122,6 +125,8 @@ class _MergedPartition(StatefulSourcePartition[RawEvent, Offsets]):
         batch_size: int,
         max_idle_ms: int,
         reorder_window_ms: int = 0,
+        max_backlog_wait_ms: int = 10_000,
+        backlog: dict[Part, tuple[int, int]] | None = None,
     ) -> None:
         self._consumer = Consumer({**config, "enable.partition.eof": True})
         starts = resume or {}
@@ -133,7 +138,10 @@ class _MergedPartition(StatefulSourcePartition[RawEvent, Offsets]):
         self._tail = tail
         self._batch_size = batch_size
         self._max_idle = max_idle_ms / 1000
+        self._max_backlog_wait = max_backlog_wait_ms / 1000
         self._blocked_since: float | None = None
+        self._backlog = backlog or {}  # per partition: (first offset, end offset) at the start
+        self._logged_wait = False
         self._window = ReorderWindow(reorder_window_ms) if reorder_window_ms > 0 else None
         self._quiet_since: float | None = None
 
@@ -202,15 +210,40 @@ class _MergedPartition(StatefulSourcePartition[RawEvent, Offsets]):
         return batch
 
     def _may_release(self) -> bool:
-        """Every partition has a head or is caught up; else wait, at most `max_idle`."""
+        """Every partition has a head or is caught up; else wait: at most `max_idle` for a
+        silent live partition, at most `max_backlog_wait` for one behind its start-time end."""
         waiting = any(not b.records and not b.caught_up for b in self._parts.values())
         if not waiting:
             self._blocked_since = None
+            self._logged_wait = False
             return True
         now = time.monotonic()
         if self._blocked_since is None:
             self._blocked_since = now
-        return self._tail and now - self._blocked_since >= self._max_idle
+        blocked = now - self._blocked_since
+        if not self._tail or blocked < self._max_idle:
+            return False
+        if blocked >= self._max_backlog_wait:
+            return True
+        behind = self._behind()
+        if behind and not self._logged_wait:
+            self._logged_wait = True  # once per wait: the fetch usually comes within a second
+            log.info(
+                "waiting for %s: records there since the start are not fetched yet",
+                ", ".join(f"{t}[{p}]" for t, p in behind),
+            )  # fmt: skip
+        return not behind
+
+    def _behind(self) -> list[Part]:
+        """The silent partitions not yet past the end they had at the start: a backlog."""
+        behind: list[Part] = []
+        for part, buffered in self._parts.items():
+            if buffered.records or buffered.caught_up or part not in self._backlog:
+                continue
+            low, end = self._backlog[part]
+            if self._next.get(part, low) < end:
+                behind.append(part)
+        return behind
 
     def _drained(self) -> bool:
         return all(b.caught_up and not b.records for b in self._parts.values())
@@ -240,6 +273,7 @@ class MergedKafkaSource(FixedPartitionedSource[RawEvent, Offsets]):
         batch_size: int = 1000,
         max_idle_ms: int = 100,
         reorder_window_seconds: float = 0.0,
+        max_backlog_wait_ms: int = 10_000,
     ) -> None:
         if reorder_window_seconds < 0:
             msg = f"the reorder window is a duration (>= 0 s), not {reorder_window_seconds}"
@@ -250,9 +284,31 @@ class MergedKafkaSource(FixedPartitionedSource[RawEvent, Offsets]):
         self._tail = tail
         self._batch_size = batch_size
         self._max_idle_ms = max_idle_ms
+        self._max_backlog_wait_ms = max_backlog_wait_ms
 
     def list_parts(self) -> list[str]:
         return ["merged"]
+
+    def _backlog(self, parts: list[Part]) -> dict[Part, tuple[int, int]]:
+        """Each partition's (first offset, end offset) as the broker reports them now, in one
+        request each: what is already there to read. If the broker does not answer, nothing is
+        known and the merge treats every partition as live (one that may go silent)."""
+        admin = AdminClient(
+            {"bootstrap.servers": ",".join(self._brokers), "error_cb": log_kafka_error}  # type: ignore[dict-item]
+        )
+        found: dict[str, dict[Part, int]] = {}
+        for name, spec in (("first", OffsetSpec.earliest()), ("end", OffsetSpec.latest())):
+            asked = {TopicPartition(t, p): spec for t, p in parts}
+            try:
+                answers = admin.list_offsets(asked, request_timeout=10)
+                found[name] = {
+                    (tp.topic, tp.partition): future.result().offset
+                    for tp, future in answers.items()
+                }
+            except KafkaException as exc:
+                log.warning("no offsets from Kafka at start (%s): backlogs not known", exc)
+                return {}
+        return {part: (found["first"][part], found["end"][part]) for part in parts}
 
     def _partitions(self, attempts: int = 30) -> list[Part]:
         """The topics' partitions; a broker that is away at start-up is waited for (and logged),
@@ -284,12 +340,15 @@ class MergedKafkaSource(FixedPartitionedSource[RawEvent, Offsets]):
             "enable.auto.commit": False,
             "error_cb": log_kafka_error,  # broker away: logged, librdkafka reconnects
         }
+        parts = self._partitions()
         return _MergedPartition(
             config,
-            self._partitions(),
+            parts,
             resume_state,
             tail=self._tail,
             batch_size=self._batch_size,
             max_idle_ms=self._max_idle_ms,
             reorder_window_ms=self._reorder_window_ms,
+            max_backlog_wait_ms=self._max_backlog_wait_ms,
+            backlog=self._backlog(parts),
         )

@@ -40,9 +40,10 @@ takes 11-16 s on a shared two-core machine, about 3 s of it the first pass. Rule
   (SKU, site) at the pick bin. Before an order, for each line whose quantity exceeds the
   projection at its site, it emits a `ReceiptPosted` at that site's dock (event_id
   `or-receipt-<sku>-<site>-<n>`, n from 1) of max(shortfall, batch) units, then a `PutAway` of
-  the same units from the dock to the pick bin (`or-putaway-<sku>-<site>-<n>`), both one second
-  before the order; batch = ceil(14 days × the SKU's average daily demand over the whole file),
-  at least 1. So every order line can be allocated in full at its site.
+  the same units from the dock to the pick bin (`or-putaway-<sku>-<site>-<n>`), two seconds and
+  one second before the order (distinct times: on Kafka they travel on different topics); batch
+  = ceil(14 days × the SKU's average daily demand over the whole file), at least 1. So every
+  order line can be allocated in full at its site.
 - **Picking.** Each order line is `Picked` at its site's pick bin (`or-pick-<invoice>-<sku>`)
   `PICK_DELAY` (2 hours) after the order, then `Shipped` (`or-ship-<invoice>-<sku>`) at the same
   time, right after the pick. Pending picks wait in a heap and are emitted in event-time order
@@ -119,7 +120,10 @@ COLUMNS = (
 SOURCE = "online-retail"
 UK_TIME = ZoneInfo("Europe/London")
 PICK_DELAY = timedelta(hours=2)
-RECEIPT_LEAD = timedelta(seconds=1)  # receipts land just before the order that needs them
+RECEIPT_LEAD = timedelta(seconds=2)  # receipts land just before the order that needs them
+# ...and are put away a second later: distinct times, because the receipt and the put-away travel
+# on different topics, and a merge by event time would order a tie by topic name, not by cause.
+PUTAWAY_AFTER = timedelta(seconds=1)
 BATCH_DAYS = 14
 SITES = ("LON", "MAN", "RTM", "BCN")
 DEFAULT_SITES = ("LON",)
@@ -550,7 +554,7 @@ class _Replayer:
         )
         yield PutAway(
             event_id=f"or-putaway-{sku}-{site}-{n}",
-            occurred_at=at,
+            occurred_at=at + PUTAWAY_AFTER,
             source=SOURCE,
             sku=sku,
             quantity=quantity,
