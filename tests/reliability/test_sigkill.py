@@ -287,6 +287,15 @@ def assert_nothing_lost_nor_doubled(wiring: Wiring, catalog: Catalog, run: KillR
     assert dead_letters == len(BAD_RECORDS) - 1  # the unknown SKU is a ledger rejection
 
 
+def rejections(wiring: Wiring) -> dict[str, int]:
+    """Ledger rejections by reason."""
+    with connect(wiring) as conn:
+        rows = conn.execute(
+            "SELECT reason_code, count(*) FROM ledger WHERE kind = 'Rejected' GROUP BY 1"
+        ).fetchall()
+    return dict(rows)
+
+
 def _readable(keys: set[EntryKey]) -> list[str]:
     """The first few entry keys as event/sku/seq/kind."""
     return [key.replace("\x1f", "/") for key in sorted(keys)[:5]]
@@ -313,6 +322,9 @@ def test_the_engine_killed_three_times_during_a_slice_loses_and_doubles_nothing(
 
     assert len(run.killed_at) == 3
     assert_nothing_lost_nor_doubled(wiring, catalog, run)
+    # Sequenced as it happened, kills and all: every receipt before its put-away, every order
+    # before its pick, so the only refusal is the one bad record meant to be refused.
+    assert rejections(wiring) == {"unknown_sku": 1}
 
 
 @pytest.mark.soak
