@@ -6,6 +6,7 @@ import logging
 import sys
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
@@ -78,6 +79,7 @@ def run(
 
     from connectors.catalog_file import load_catalog
     from connectors.routing_config import routing_policy_for
+    from dataflows.gc_tuning import tune_for_streaming
     from dataflows.production import Wiring, log_fold_flow, sequenced_flow, sequencer_flow
     from dataflows.routing import Routing
     from dataflows.runner import run_cluster, run_flow
@@ -89,8 +91,10 @@ def run(
     if processes > 1:
         argv = _drop_option(sys.argv[1:], "--processes")  # ["run", ...options]
         raise typer.Exit(run_cluster(argv, processes, first_port))
-    wiring = Wiring.from_settings(settings)
-    catalog = load_catalog(settings.catalog, settings.data_dir)
+    peers = addresses.split(";") if addresses else None
+    # Each output has one partition per process of the cluster (dataflows/durable.py).
+    wiring = replace(Wiring.from_settings(settings), output_parts=len(peers) if peers else 1)
+    catalog = load_catalog(settings.catalog, settings.data_dir, settings.cache_dir)
     router = (
         Routing.for_catalog(
             catalog,
@@ -109,7 +113,7 @@ def run(
         if rebuilt:
             log.warning("the live view had lost its data: rebuilt %d SKUs from the ledger", rebuilt)
     recovery = recovery_dir or settings.recovery_dir
-    peers = addresses.split(";") if addresses else None
+    tune_for_streaming()  # start-up is done: what is built now lives as long as the process
 
     def go(flow: Dataflow, recovery_at: Path | None) -> None:
         run_flow(
@@ -239,12 +243,14 @@ def _inline(settings: Settings, events: Iterable[Event]) -> int:
 
     from connectors.catalog_file import load_catalog
     from connectors.inprocess import events_source
+    from dataflows.gc_tuning import tune_for_streaming
     from dataflows.inventory import build_inventory_flow
     from dataflows.production import Wiring
 
     wiring = Wiring.from_settings(settings)
     wiring.prepare()
-    catalog = load_catalog("online-retail", settings.data_dir)
+    catalog = load_catalog("online-retail", settings.data_dir, settings.cache_dir)
+    tune_for_streaming()
     counted = 0
 
     def counting() -> Iterator[Event]:
@@ -269,7 +275,8 @@ def verify() -> None:
     settings = _settings()
     _setup(settings)
     report = verify_all(
-        Wiring.from_settings(settings), load_catalog(settings.catalog, settings.data_dir)
+        Wiring.from_settings(settings),
+        load_catalog(settings.catalog, settings.data_dir, settings.cache_dir),
     )
     for mismatch in report.mismatches:
         typer.echo(str(mismatch))

@@ -72,7 +72,7 @@ def production_deps(settings: Settings, keys: ApiKeys) -> ApiDeps:
         view=view,
         ledger=ledger,
         publisher=KafkaPublisher(producer),
-        catalog=load_catalog(settings.catalog, settings.data_dir),
+        catalog=load_catalog(settings.catalog, settings.data_dir, settings.cache_dir),
         auth=keys,
         mode=settings.mode,
         limits=limits_of(settings),

@@ -1,8 +1,9 @@
 """Load the catalog (SKUs, locations, channels) a production run binds into the flow.
 
 `SKUFLOW_CATALOG` names it: `simulation` (the demo's simulated operation), `online-retail` (the
-SKUs and synthesised sites of the Online Retail replay, read from `SKUFLOW_DATA_DIR`), or a path to
-a JSON file validated by `CatalogFile` (its JSON Schema: `CatalogFile.model_json_schema()`).
+SKUs and synthesised sites of the Online Retail replay, read from `SKUFLOW_DATA_DIR`, and cached as
+a catalog file under `SKUFLOW_CACHE_DIR` by `connectors.catalog_cache`), or a path to a JSON file
+validated by `CatalogFile` (its JSON Schema: `CatalogFile.model_json_schema()`).
 """
 
 from __future__ import annotations
@@ -55,6 +56,37 @@ class CatalogFile(_Strict):
     channels: list[ChannelFile]
     non_sellable_zones: list[str] = Field(default_factory=list, description="SITE/ZONE")
 
+    @classmethod
+    def from_catalog(cls, catalog: Catalog) -> CatalogFile:
+        """The document `to_catalog` reads back into an equal catalog (SKUs in catalog order)."""
+        return cls(
+            skus=[
+                SkuFile(
+                    code=sku.code,
+                    units=UnitsFile(base=sku.units.base, factors=dict(sku.units.factors)),
+                    gtins=dict(sku.gtins),
+                    tracks_lot=sku.tracks_lot,
+                    tracks_serial=sku.tracks_serial,
+                    tracks_expiry=sku.tracks_expiry,
+                    min_shelf_life_days=sku.min_shelf_life_days,
+                    safety_stock=dict(sku.safety_stock),
+                    channel_buffers=dict(sku.channel_buffers),
+                    components=[
+                        ComponentFile(sku=c.sku, quantity=c.quantity) for c in sku.components
+                    ],
+                )
+                for sku in catalog.skus.values()
+            ],
+            locations=list(catalog.locations),
+            channels=[
+                ChannelFile(
+                    code=c.code, priority=c.priority, buffer=c.buffer, shortfall=c.shortfall
+                )
+                for c in catalog.channels.values()
+            ],
+            non_sellable_zones=sorted(catalog.non_sellable_zones),
+        )
+
     def to_catalog(self) -> Catalog:
         return Catalog.build(
             skus=[
@@ -78,17 +110,27 @@ class CatalogFile(_Strict):
         )
 
 
-def load_catalog(name: str, data_dir: Path) -> Catalog:
-    """The catalog called `name`; a bad file raises with what is wrong and where."""
+def load_catalog(name: str, data_dir: Path, cache_dir: Path | None = None) -> Catalog:
+    """The catalog called `name`; a bad file raises with what is wrong and where.
+
+    With `cache_dir`, the Online Retail catalog is read from the cache the last build left there
+    while the data file is unchanged (`connectors.catalog_cache`), not rebuilt from the year.
+    """
     if name == "simulation":
         from connectors.simulator import build_catalog
 
         return build_catalog()
     if name == "online-retail":
+        from connectors.catalog_cache import cached_catalog
+        from connectors.replay.online_retail import CATALOG_VERSION, data_file
         from connectors.replay.online_retail import build_catalog as retail_catalog
-        from connectors.replay.online_retail import data_file
 
-        return retail_catalog(data_file(data_dir))
+        path = data_file(data_dir)
+        if cache_dir is None:
+            return retail_catalog(path)
+        return cached_catalog(
+            path, cache_dir, retail_catalog, name="online-retail", version=CATALOG_VERSION
+        )
     path = Path(name)
     if not path.exists():
         msg = (

@@ -27,6 +27,7 @@ from connectors.postgres.forecasts import DemandForecastSink
 from connectors.postgres.ledger import PostgresLedgerSink
 from connectors.postgres.migrate import migrate
 from connectors.postgres.proposals import ReorderProposalSink
+from dataflows.gc_tuning import tune_for_streaming
 from dataflows.inventory import InventorySinks, build_inventory_flow
 from dataflows.replenishment import ReplenishmentTap
 from dataflows.routing import Routing
@@ -78,6 +79,7 @@ class EmbeddedEngine:
         flow = build_inventory_flow(
             self.source, sinks, self.catalog, flow_id="skuflow-embedded", routing=routing
         )
+        tune_for_streaming()  # start-up is done: the catalog and flow live as long as the engine
         self._thread = threading.Thread(target=run_main, args=(flow,), name="dataflow", daemon=True)
         self._thread.start()
         log.info("embedded engine started: ledger in %s", self.data_dir)

@@ -391,6 +391,11 @@ def catalog_for(skus: tuple[str, ...]) -> Catalog:
     )
 
 
+# Bump when `build_catalog` would make a different catalog from the same file: cached catalogs
+# (`connectors.catalog_cache`, keyed by it and by the file's size and mtime) are then rebuilt.
+CATALOG_VERSION = 1
+
+
 def build_catalog(path: Path) -> Catalog:
     """Every product StockCode of the file as a SKU, at the four synthesised sites."""
     return catalog_for(survey(path).skus)

@@ -45,6 +45,7 @@ from connectors.routing_config import routing_policy_for
 from connectors.services.base import ServiceInfo
 from dataflows.bench.report import Figure, median
 from dataflows.bench.services import discard, fresh_wiring, ledger_counts
+from dataflows.gc_tuning import tune_for_streaming
 from dataflows.inventory import InventorySinks, build_inventory_flow
 from dataflows.production import log_fold_flow, sequencer_flow
 from dataflows.routing import Routing
@@ -243,6 +244,7 @@ def measure(
     log: Log = print,
 ) -> Figure:
     """`runs` runs of every path on every workload; the full path only with `services`."""
+    tune_for_streaming()  # as `skuflow run` does: engine and ceilings alike
     rows: list[dict[str, Any]] = []
     for workload in workloads:
         for run in range(1, runs + 1):

@@ -1,0 +1,42 @@
+"""Python's cyclic garbage collector, set for a long-running fold.
+
+A fold allocates a few container objects per event (the decoded event, the next SKU state, its
+outputs) and keeps a large, long-lived heap (the catalog, the modules, every SKU's state). With
+CPython's default thresholds (700, 10, 10) the collector runs a young collection every 700
+allocations and, as the heap grows, full collections that walk all of it: profiled on the
+embedded flow over the first 20,000 Online Retail events, the collector took 1.1-1.6 s of a
+2.9-4.0 s run (five full collections cost 0.9-1.3 s of that).
+
+Nothing the engine keeps relies on the cyclic collector (reference counting frees events and
+states as soon as they are replaced), so `tune_for_streaming`:
+
+- collects once, then freezes what exists at start-up (imports, catalog, routing tables): they
+  live as long as the process, so no later collection needs to walk them;
+- raises the young threshold to `YOUNG_THRESHOLD` allocations, so collections are rarer and each
+  sees more garbage. Cyclic garbage still gets collected, only later (memory stays bounded).
+
+Measured side by side in one process on the same events: the embedded flow's rate ~1.5×, the
+collector's share from ~37% to ~15% of the run (see the report of issue #9).
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+
+log = logging.getLogger(__name__)
+
+YOUNG_THRESHOLD = 10_000  # CPython's default is 700
+
+
+def tune_for_streaming() -> None:
+    """Call once, after start-up built everything that lives as long as the process."""
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_THRESHOLD, older, oldest)
+    log.info(
+        "garbage collector: %d start-up objects frozen, young threshold %d",
+        gc.get_freeze_count(),
+        YOUNG_THRESHOLD,
+    )

@@ -1,0 +1,46 @@
+"""The garbage collector as `skuflow run` sets it once start-up is done."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+from dataflows.gc_tuning import YOUNG_THRESHOLD, tune_for_streaming
+
+
+@pytest.fixture
+def collector_restored() -> Iterator[None]:
+    """The pytest process's collector as it was, whatever the test did to it."""
+    threshold = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*threshold)
+
+
+@pytest.mark.usefixtures("collector_restored")
+def test_start_up_objects_are_frozen_and_young_collections_come_less_often() -> None:
+    gc.unfreeze()
+    catalog_built_at_start_up = [{"sku": "RETRO-CLOCK"}]
+
+    tune_for_streaming()
+
+    assert gc.get_threshold()[0] == YOUNG_THRESHOLD > 700
+    assert gc.get_freeze_count() > 0
+    # frozen: in no generation a collection walks
+    assert all(obj is not catalog_built_at_start_up for obj in gc.get_objects())
+
+
+@pytest.mark.usefixtures("collector_restored")
+def test_cyclic_garbage_made_after_start_up_is_still_collected() -> None:
+    tune_for_streaming()
+
+    class Node:
+        peer: object = None
+
+    first, second = Node(), Node()
+    first.peer, second.peer = second, first
+    del first, second
+
+    assert gc.collect() >= 2
