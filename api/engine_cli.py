@@ -88,6 +88,16 @@ def run(
     _setup(settings)
     if stage not in ("all", "sequence", "fold"):
         raise typer.BadParameter("stage is all, sequence or fold")
+    recovery = recovery_dir or settings.recovery_dir
+    if recovery is None and not until_end:
+        without = (
+            "without a recovery directory (SKUFLOW_RECOVERY_DIR or --recovery-dir) a restart "
+            "reads every stream topic again from its start and rebuilds all state from there"
+        )
+        if settings.mode == "production":
+            typer.echo(f"skuflow run refuses to start in production mode: {without}", err=True)
+            raise typer.Exit(2)
+        log.warning("skuflow run: %s", without)
     if processes > 1:
         argv = _drop_option(sys.argv[1:], "--processes")  # ["run", ...options]
         raise typer.Exit(run_cluster(argv, processes, first_port))
@@ -112,7 +122,6 @@ def run(
         rebuilt = ensure_view_complete(wiring)
         if rebuilt:
             log.warning("the live view had lost its data: rebuilt %d SKUs from the ledger", rebuilt)
-    recovery = recovery_dir or settings.recovery_dir
     tune_for_streaming()  # start-up is done: what is built now lives as long as the process
 
     def go(flow: Dataflow, recovery_at: Path | None) -> None:

@@ -67,6 +67,17 @@ def test_serve_in_production_refuses_missing_or_default_keys(
     assert "changeme" not in result.output  # a key is never echoed back
 
 
+def test_run_in_production_refuses_to_start_without_a_recovery_directory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SKUFLOW_MODE", "production")
+    monkeypatch.delenv("SKUFLOW_RECOVERY_DIR", raising=False)
+    result = runner.invoke(app, ["run"])
+    assert result.exit_code == 2
+    assert "refuses to start" in result.output
+    assert "SKUFLOW_RECOVERY_DIR" in result.output
+
+
 def test_bench_all_names_the_figures_it_knows_when_asked_for_another() -> None:
     result = runner.invoke(app, ["bench", "all", "--only", "teleportation"])
 
