@@ -12,6 +12,11 @@ is learnt. Panels:
 - Car parts, monthly demand per part (`connectors.replay.demand_history`), parts with at least
   24 months; the first 12 months learnt, not scored.
 
+Beside the methods: skuflow's smoothing behind the shop's calendar (`state.demand.calendar`:
+bank holidays and the Christmas shutdown forecast 0 and are not learnt), a shrunk mean (its
+MASE next to the bias the shrink costs), and a hindsight bound (each series' future level times
+the whole shop's demand that day: what no forecast of a level and a day profile can beat).
+
 Scores: mean MASE, mean RMSSE, mean MAE over series, and the total bias (Σŷ − Σy) / Σy. Model
 cost: microseconds per `update` and per `forecast`, and bytes per model (pickled, and measured
 with tracemalloc over 1,000 models).
@@ -38,6 +43,7 @@ from connectors.replay.demand_history import (
     online_retail_demand,
 )
 from state.demand.baselines import MovingAverage, SeasonalNaive
+from state.demand.calendar import TradingDays, closed_indices
 from state.demand.classify import DemandPattern, PatternStats
 from state.demand.evaluation import Method, Series, Summary, evaluate
 from state.demand.forecast import Forecast, Forecaster
@@ -63,7 +69,25 @@ BASELINE = "moving average 28"
 CHOSEN = "skuflow: smoothing, pooled weekly profile"
 POOLED_MEDIAN = "pooled online model (river): median"
 POOLED_MEAN = "pooled online model (river): mean"
+CALENDAR = "skuflow: smoothing, pooled weekly profile, shop calendar"
+SHRUNK = "shrunk mean: skuflow × (share of days with demand)^0.3"
+HINDSIGHT = "bound (hindsight): future local level × the shop's day"
+SHRINK_POWER = 0.3
+HINDSIGHT_DAYS = 28  # the bound's level: the series' mean over ±28 days, day t left out
+# The shop's closed days, known in advance: England & Wales bank holidays in the data's year,
+# Easter Sunday and the Christmas shutdown (24 Dec 2010 - 3 Jan 2011). No SKU sold on any of them.
+SHOP_CLOSED = (
+    *(date(2010, 12, 24) + timedelta(days=n) for n in range(11)),
+    date(2011, 4, 22),
+    date(2011, 4, 24),
+    date(2011, 4, 25),
+    date(2011, 4, 29),
+    date(2011, 5, 2),
+    date(2011, 5, 30),
+    date(2011, 8, 29),
+)
 TARGET = 0.15  # at least 15% lower mean MASE than the 28-day moving average, per SKU
+STOCK_BIAS = 0.10  # a forecast to stock by: total bias within ±10%
 
 
 @dataclass(frozen=True)
@@ -106,6 +130,63 @@ class CountMedian:
         return Forecast(float(made.count_quantile(0.5)), made.variance)
 
 
+@dataclass(frozen=True)
+class Shrunk:
+    """A mean forecast times p^power, p the share of days with demand so far: the MAE-friendly
+    shrink of a lumpy series' mean towards its median (0), shown with the bias it costs."""
+
+    inner: Any
+    power: float = SHRINK_POWER
+    days: int = 0
+    demand_days: int = 0
+
+    def update(self, y: float) -> Shrunk:
+        return Shrunk(self.inner.update(y), self.power, self.days + 1, self.demand_days + (y > 0))
+
+    def forecast(self, h: int = 1) -> Forecast:
+        made = self.inner.forecast(h)
+        share = self.demand_days / self.days if self.days else 1.0
+        return Forecast(made.mean * share**self.power, made.variance)
+
+
+@dataclass(frozen=True)
+class Hindsight:
+    """Not a forecast: the series' own mean over the days around t (day t left out) times the
+    shop's day factor (the whole panel's demand on day t over its own ±14-day mean). It knows
+    the future level and the day's market exactly, so it bounds what any forecast of a level
+    and a day profile can score; beating it needs each SKU's own order timing."""
+
+    values: tuple[float, ...]
+    factors: tuple[float, ...]  # the shop's day factor, from the series' first day on
+    k: int = 0
+
+    def update(self, y: float) -> Hindsight:
+        return Hindsight(self.values, self.factors, self.k + 1)
+
+    def forecast(self, h: int = 1) -> Forecast:
+        k, n = self.k, len(self.values)
+        low, high = max(0, k - HINDSIGHT_DAYS), min(n, k + HINDSIGHT_DAYS + 1)
+        demand = sum(self.values[low:high]) - self.values[k]
+        exposure = sum(self.factors[low:high]) - self.factors[k]
+        return Forecast(demand / exposure * self.factors[k] if exposure > 0 else 0.0, 0.0)
+
+
+def shop_day_factors(panel: Sequence[Series]) -> tuple[float, ...]:
+    """Each calendar day's panel demand over its centred ±14-day mean, scaled to mean 1."""
+    end = max((s.start + len(s.values) for s in panel), default=0)
+    total = [0.0] * end
+    for series in panel:
+        for k, y in enumerate(series.values):
+            total[series.start + k] += y
+    factors = []
+    for t in range(end):
+        window = total[max(0, t - 14) : min(end, t + 15)]
+        mean = sum(window) / len(window)
+        factors.append(total[t] / mean if mean > 0 else 0.0)
+    average = sum(factors) / len(factors) if factors else 1.0
+    return tuple(f / average for f in factors)
+
+
 class PooledMaker:
     """Every series of one panel gets a view of one shared `PooledDemandModel` (made at the
     first series, so each `Method` built by `daily_methods()` learns its panel from scratch)."""
@@ -146,7 +227,14 @@ def _auto(series: Series) -> Forecaster:
     return AdaptiveForecaster({SMOOTHING: smoothing, TSB: Tsb()}, rules, PatternStats(91.0))
 
 
-def daily_methods() -> list[Method]:
+def daily_methods(
+    closed: frozenset[int] = frozenset(), factors: tuple[float, ...] = ()
+) -> list[Method]:
+    """Every daily method; `closed` is the shop's closed days (calendar indices), `factors` the
+    shop's day factors for the hindsight bound (no bound row without them)."""
+    bound = (
+        [Method(HINDSIGHT, lambda s: Hindsight(s.values, factors[s.start :]))] if factors else []
+    )
     return [
         Method(BASELINE, lambda s: MovingAverage(28)),
         Method("seasonal naive 7", lambda s: SeasonalNaive(7)),
@@ -156,13 +244,25 @@ def daily_methods() -> list[Method]:
         Method("Holt-Winters (river, wrapped)", lambda s: RiverHoltWinters(0.05, 0.0, 0.05)),
         Method("smoothing, own weekly profile", _smoothing(OWN_PROFILE)),
         Method(CHOSEN, _smoothing(SKUFLOW), pooled=POOLED_PROFILE),
+        Method(CALENDAR, _calendar(closed), pooled=POOLED_PROFILE, closed=closed),
+        Method(SHRUNK, _shrunk(closed), pooled=POOLED_PROFILE, closed=closed),
         Method("ADI/CV²: TSB if intermittent or lumpy", _auto, pooled=POOLED_PROFILE),
         Method("skuflow's count median (MAE-optimal point)", _median, pooled=POOLED_PROFILE),
         Method(POOLED_MEAN, PooledMaker("mean")),
         Method(POOLED_MEDIAN, PooledMaker("median")),
         Method("sanity: moving median 28", lambda s: MovingMedian(28)),
         Method("sanity: always 0", lambda s: Zero()),
+        *bound,
     ]
+
+
+def _calendar(closed: frozenset[int]) -> Callable[[Series], Forecaster]:
+    return lambda s: TradingDays(SeasonalSmoothing.starting(SKUFLOW, (), s.phase), closed, s.start)
+
+
+def _shrunk(closed: frozenset[int]) -> Callable[[Series], Forecaster]:
+    calendar = _calendar(closed)
+    return lambda s: Shrunk(calendar(s))
 
 
 def _median(series: Series) -> Forecaster:
@@ -206,6 +306,7 @@ def _daily_series(
 
 def retail_panels(demand: RetailDemand, min_days: int) -> list[Panel]:
     phase = demand.first_day.weekday()
+    closed = closed_indices(demand.first_day, SHOP_CLOSED)
     per_sku = _daily_series(demand.by_sku(), demand, min_days)
     per_site = _daily_series(demand.by_sku_site, demand, min_days)
     per_country = _daily_series(demand.by_country, demand, 20)
@@ -216,7 +317,7 @@ def retail_panels(demand: RetailDemand, min_days: int) -> list[Panel]:
             phase,
             DAILY_WARMUP,
             f"SKUs with demand on ≥ {min_days} days",
-            daily_methods(),
+            daily_methods(closed, shop_day_factors(per_sku)),
         ),
         Panel(
             "Online Retail, daily, per SKU and site",
@@ -224,7 +325,7 @@ def retail_panels(demand: RetailDemand, min_days: int) -> list[Panel]:
             phase,
             DAILY_WARMUP,
             f"SKU-sites with demand on ≥ {min_days} days",
-            daily_methods(),
+            daily_methods(closed, shop_day_factors(per_site)),
         ),
         Panel(
             "Online Retail, daily, per country",
@@ -232,7 +333,7 @@ def retail_panels(demand: RetailDemand, min_days: int) -> list[Panel]:
             phase,
             DAILY_WARMUP,
             "countries with demand on ≥ 20 days",
-            daily_methods(),
+            daily_methods(closed),
         ),
     ]
 
@@ -299,6 +400,7 @@ def model_costs(repeats: int = 20_000, count: int = 1000) -> list[dict[str, Any]
         ("moving average 28", lambda: MovingAverage(28)),
         ("Holt-Winters (river, wrapped)", RiverHoltWinters),
         ("skuflow daily forecaster (smoothing + ADI/CV² stats)", daily_forecaster),
+        ("smoothing behind the shop calendar", _calendar_alone),
         ("pooled online model (river): a series + its own shared model", _pooled_alone),
     ]
     rows = []
@@ -324,6 +426,13 @@ def model_costs(repeats: int = 20_000, count: int = 1000) -> list[dict[str, Any]
             }
         )
     return rows
+
+
+def _calendar_alone() -> TradingDays:
+    return TradingDays(SeasonalSmoothing.starting(SKUFLOW), _COST_CALENDAR)
+
+
+_COST_CALENDAR = closed_indices(date(2010, 12, 1), SHOP_CLOSED)  # shared, as in a flow
 
 
 def _pooled_alone() -> PooledSeries:
@@ -414,7 +523,7 @@ def run(
             entry["by_pattern"] = by_pattern(
                 panel,
                 summaries,
-                (BASELINE, "TSB", CHOSEN, POOLED_MEAN, POOLED_MEDIAN),
+                (BASELINE, "TSB", CHOSEN, CALENDAR, POOLED_MEAN, POOLED_MEDIAN),
             )
         elif panel.name.startswith("Car parts"):
             entry["by_pattern"] = by_pattern(
@@ -446,7 +555,7 @@ def target(document: dict[str, Any]) -> dict[str, Any]:
     """The issue's target: per SKU, ≥ 15% lower mean MASE than the 28-day moving average."""
     panel = next(p for p in document["panels"] if p["name"].endswith("per SKU"))
     by_name = {m["method"]: m for m in panel["methods"]}
-    base, chosen = by_name[BASELINE], by_name[CHOSEN]
+    base, chosen = by_name[BASELINE], by_name[CALENDAR if CALENDAR in by_name else CHOSEN]
     improvement = 1 - chosen["mase"] / base["mase"]
     pooled = {
         name: {
@@ -454,11 +563,13 @@ def target(document: dict[str, Any]) -> dict[str, Any]:
             "rmsse_improvement": 1 - by_name[name]["rmsse"] / base["rmsse"],
             "bias": by_name[name]["bias"],
         }
-        for name in (POOLED_MEAN, POOLED_MEDIAN)
-        if name in by_name
+        for name in (CHOSEN, POOLED_MEAN, POOLED_MEDIAN, SHRUNK, HINDSIGHT)
+        if name in by_name and by_name[name] is not chosen
     }
     return {
         "metric": "mean MASE, next day, per SKU",
+        "method": chosen["method"],
+        "bias": chosen["bias"],
         "baseline": base["mase"],
         "skuflow": chosen["mase"],
         "improvement": improvement,
@@ -537,8 +648,9 @@ def to_markdown(document: dict[str, Any]) -> str:
     lines += [
         "## Target",
         "",
-        f"{t['metric']}: moving average 28 {t['baseline']:.3f}, skuflow {t['skuflow']:.3f}: "
-        f"{t['improvement']:.1%} lower (RMSSE {t['rmsse_improvement']:.1%} lower); required "
+        f"{t['metric']}: moving average 28 {t['baseline']:.3f}, {t.get('method', 'skuflow')} "
+        f"{t['skuflow']:.3f}: {t['improvement']:.1%} lower (RMSSE {t['rmsse_improvement']:.1%} "
+        f"lower, bias {_pct(t.get('bias', math.nan))}); required "
         f"{t['required']:.0%}: **{'met' if t['met'] else 'not met'}**.",
         "",
     ]
@@ -547,8 +659,8 @@ def to_markdown(document: dict[str, Any]) -> str:
             f"- {name}: Δ MASE {_pct(row['mase_improvement'])}, Δ RMSSE "
             f"{_pct(row['rmsse_improvement'])}, bias {_pct(row['bias'])}"
             + (
-                " (past the MASE target, as forecasting 0 is: not a forecast to stock by)"
-                if row["mase_improvement"] >= TARGET and row["bias"] < -0.5
+                " (past the MASE target, but biased low: not a forecast to stock by)"
+                if row["mase_improvement"] >= TARGET and abs(row["bias"]) > STOCK_BIAS
                 else " (meets the MASE target)"
                 if row["mase_improvement"] >= TARGET
                 else ""
@@ -558,8 +670,11 @@ def to_markdown(document: dict[str, Any]) -> str:
     if t.get("pooled"):
         lines += [
             "",
-            "MASE rewards the median, which is 0 on most days of a sparse SKU: the median row's",
-            "bias shows what it gives up. The mean row is the one a reorder point can be built on.",
+            "MASE rewards the median, which is 0 on most days of a sparse SKU: the median and",
+            "shrunk rows' bias shows what they give up. A reorder point is built on a mean (bias",
+            f"within ±{STOCK_BIAS:.0%}). The hindsight bound knows each series' future level and",
+            "the whole shop's demand on the day: no forecast of a level and a day profile, however",
+            "learnt, scores below it; going further needs each SKU's own order timing.",
         ]
     lines += [
         "",

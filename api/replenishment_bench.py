@@ -14,6 +14,10 @@ Policies:
   learnt lead times, order-up-to with a 14-day review like the min/max rules; at cycle service
   levels from 0.5 to 0.995 (the trade-off curve) and by ABC/XYZ class.
 
+A bound: skuflow's policy fed each series' average over the scored days from the start (what the
+hindsight min/max knows), to tell the forecast's share of the gap from the policy's; and the share
+of units that come on days bigger than 7, 14 or 28 days of the series' average demand.
+
 The comparison at equal fill rate interpolates skuflow's curve (stock against fill rate) linearly
 between the service levels that bracket the baseline's fill rate.
 """
@@ -34,6 +38,7 @@ from typing import Any
 
 from api.forecast_bench import machine
 from connectors.replay.demand_history import RetailDemand, online_retail_demand
+from state.demand.forecast import ErrorVariance
 from state.demand.simulation import MinMax, Outcome, SimSeries, Skuflow, simulate
 from state.demand.smoothing import SeasonalSmoothing, SmoothingParams
 
@@ -44,6 +49,10 @@ ABC_XYZ = "skuflow, service level by ABC/XYZ"
 ERP = "min/max, 7 days safety"
 STOCK_CUT = 0.40  # at the baseline's fill rate, at least 40% less average stock
 FILL_TARGET = 0.95
+BOUND_LEVELS = (0.5, 0.8, 0.95, 0.99)
+# The bound's forecaster never moves its level (α ≈ 0) but learns its error variance like skuflow's.
+KNOWN_LEVEL = SmoothingParams(alpha=1e-9, gamma=0.0, beta=0.01, clip=3.0)
+BIG_DAYS = (7, 14, 28)  # a day bigger than this many days of the series' average demand
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,38 @@ def policies() -> list[MinMax | Skuflow]:
         *(Skuflow(f"skuflow, service level {level:g}", level) for level in LEVELS),
         Skuflow(ABC_XYZ),
     ]
+
+
+def bound_policies() -> list[MinMax | Skuflow]:
+    """skuflow's policy fed the year's average (what the hindsight min/max knows): the bound on
+    what any forecast of the level could give this policy."""
+    return [
+        Skuflow(
+            f"bound: skuflow's policy, the year's average known, service level {level:g}", level
+        )
+        for level in BOUND_LEVELS
+    ]
+
+
+def known_level(series: SimSeries, warmup: int) -> SeasonalSmoothing:
+    """A forecaster that knows the scored days' average demand from the start (hindsight)."""
+    scored = series.demand[warmup:]
+    average = sum(scored) / len(scored)
+    errors = ErrorVariance(KNOWN_LEVEL.beta)
+    return SeasonalSmoothing(KNOWN_LEVEL, (), series.phase % 7, average, 1.0, errors)
+
+
+def big_day_shares(series: Sequence[SimSeries], warmup: int) -> dict[str, float]:
+    """Share of the scored units that come on days bigger than k days of the series' average."""
+    total = 0.0
+    big = dict.fromkeys(BIG_DAYS, 0.0)
+    for one in series:
+        scored = one.demand[warmup:]
+        average = sum(scored) / len(scored)
+        total += sum(scored)
+        for days in BIG_DAYS:
+            big[days] += sum(y for y in scored if y > days * average)
+    return {str(days): units / total if total > 0 else math.nan for days, units in big.items()}
 
 
 def stock_at_fill(curve: Sequence[Outcome], fill: float) -> tuple[float, float] | None:
@@ -181,8 +222,17 @@ def run(
         pooled=pooled,
         warmup=options.warmup,
     )
+    bound = simulate(
+        series,
+        bound_policies(),
+        lambda s: known_level(s, options.warmup),
+        pooled=SeasonalSmoothing.starting(POOLED_PROFILE, phase=demand.first_day.weekday()),
+        warmup=options.warmup,
+    )
     seconds = time.perf_counter() - began
     log(f"simulated in {seconds:.0f} s")
+    erp = next(o for o in outcomes if o.policy == ERP)
+    at_erp = stock_at_fill(bound, erp.fill_rate)
     document: dict[str, Any] = {
         "machine": machine(),
         "limit_rows": limit_rows,
@@ -192,6 +242,13 @@ def run(
         "seconds": seconds,
         "outcomes": [_outcome(o) for o in outcomes],
         **compare(outcomes),
+        "bound": {
+            "outcomes": [_outcome(o) for o in bound],
+            "units_at_erp_fill": None if at_erp is None else at_erp[0],
+            "cut_at_erp_fill": None if at_erp is None else 1 - at_erp[0] / erp.average_units,
+            "at_least": bool(bound) and erp.fill_rate < min(o.fill_rate for o in bound),
+        },
+        "big_day_shares": big_day_shares(series, options.warmup),
     }
     markdown = to_markdown(document)
     out.mkdir(parents=True, exist_ok=True)
@@ -262,6 +319,39 @@ def to_markdown(document: dict[str, Any]) -> str:
             f"{bound}{_number(row['cut_units'], '+.1%')} | "
             f"{bound}{_number(row['cut_value'], '+.1%')} |"
         )
+    known = document.get("bound")
+    if known:
+        lines += [
+            "",
+            "## Why: the bound with the level known, and the big days",
+            "",
+            "skuflow's policy fed each series' average over the scored days from the start (what",
+            "the hindsight min/max knows; α ≈ 0, the same weekly profile and error variance):",
+            "",
+            "| policy | fill rate | average stock (units) | orders |",
+            "|---|---:|---:|---:|",
+        ]
+        for row in known["outcomes"]:
+            lines.append(
+                f"| {row['policy']} | {row['fill_rate']:.1%} | {row['average_units']:,.0f} | "
+                f"{row['orders']:,} |"
+            )
+        cut = known["cut_at_erp_fill"]
+        at_least = "at least " if known["at_least"] else ""
+        held = (
+            "not reached"
+            if cut is None
+            else f"{at_least}{abs(cut):.1%} {'less' if cut >= 0 else 'more'} stock than it"
+        )
+        shares = document.get("big_day_shares", {})
+        lines += [
+            "",
+            f"At {ERP}'s fill rate this bound holds {held}: a better forecast of the level",
+            "cannot reach a 40% cut with this policy. Share of the units that come on days",
+            "bigger than k days of the series' average demand: "
+            + ", ".join(f"k = {k}: {v:.0%}" for k, v in shares.items())
+            + f" (28 days is more than {ERP}'s whole max level).",
+        ]
     lines += ["", "## Targets", ""]
     for target in document["targets"]:
         measured = target["measured"]

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from api.forecast_bench import carparts_panel, monthly_methods
+from api.forecast_bench import CALENDAR, HINDSIGHT, SHRUNK, carparts_panel, monthly_methods
 from connectors.replay.demand_history import CARPARTS_FILE, carparts_demand, online_retail_demand
 from connectors.replay.online_retail import data_file
 from connectors.settings import Settings
@@ -66,6 +66,9 @@ def test_the_forecast_bench_scores_every_method_on_a_slice(data_dir: Path, tmp_p
     assert {"pooled online model (river): mean", "pooled online model (river): median"} <= set(
         methods
     )
+    assert {CALENDAR, SHRUNK, HINDSIGHT} <= set(methods)
+    assert methods[SHRUNK]["bias"] < methods[CALENDAR]["bias"]  # the shrink shows its cost
+    assert document["target"]["method"] == CALENDAR
     assert len({row["series"] for row in methods.values()}) == 1  # every method, every series
     assert methods["moving average 28"]["series"] > 0
     assert {row["model"] for row in document["model_costs"]} >= {"TSB", "moving average 28"}
@@ -85,6 +88,8 @@ def test_the_replenishment_bench_simulates_a_slice(data_dir: Path, tmp_path: Pat
     assert "skuflow, service level by ABC/XYZ" in outcomes
     assert all(0 <= row["fill_rate"] <= 1 for row in outcomes.values())
     assert len(document["targets"]) == 4
+    assert len(document["bound"]["outcomes"]) == 4  # skuflow's policy with the level known
+    assert 0 < document["big_day_shares"]["28"] < document["big_day_shares"]["7"] < 1
 
 
 def test_the_carparts_panel_scores_monthly_methods(data_dir: Path) -> None:

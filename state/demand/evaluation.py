@@ -18,17 +18,20 @@ read RMSSE (which rewards the mean) and the bias beside them.
 
 Pooled models: `Method.pooled` learns one seasonal profile from the panel's total demand (the sum
 over series, learnt after each period like everything else), and hands it to every series'
-`SeasonalSmoothing` before it forecasts: one online model across SKUs.
+`SeasonalSmoothing` before it forecasts: one online model across SKUs. `Method.closed` names the
+calendar days the site was closed (`state.demand.calendar`): the shared profile does not learn
+their zeros.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, is_dataclass, replace
 from itertools import pairwise
 from typing import Any
 
+from state.demand.calendar import passed
 from state.demand.forecast import Forecaster
 from state.demand.selector import AdaptiveForecaster
 from state.demand.smoothing import SeasonalSmoothing, SmoothingParams
@@ -49,6 +52,7 @@ class Method:
     name: str
     make: Callable[[Series], Forecaster]
     pooled: SmoothingParams | None = None
+    closed: frozenset[int] = frozenset()  # calendar days the pooled profile does not learn
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +118,8 @@ def evaluate(
                 totals[i] += y
             models[i] = model.update(y)
         if pool is not None:
-            pool = pool.update(sum(_value_at(s, t) for s in panel))
+            total = sum(_value_at(s, t) for s in panel)
+            pool = passed(pool) if t in method.closed and total <= 0 else pool.update(total)
     return _summary(method.name, panel, errors, totals)
 
 
@@ -128,6 +133,8 @@ def _value_at(series: Series, t: int) -> float:
 
 
 def _with_profile(model: Any, profile: tuple[float, ...]) -> Forecaster:
+    """The model reading the pooled profile: smoothing directly, the selector's candidates, and
+    any frozen wrapper's `inner` forecaster (a calendar, a shrink, a median reading)."""
     if isinstance(model, SeasonalSmoothing):
         return model.with_profile(profile)
     if isinstance(model, AdaptiveForecaster):
@@ -136,6 +143,9 @@ def _with_profile(model: Any, profile: tuple[float, ...]) -> Forecaster:
             for name, m in model.candidates.items()
         }
         return AdaptiveForecaster(candidates, model.rules, model.stats, model.warmup, model.seen)
+    inner = getattr(model, "inner", None)
+    if inner is not None and is_dataclass(model) and not isinstance(model, type):
+        model = replace(model, inner=_with_profile(inner, profile))
     forecaster: Forecaster = model
     return forecaster
 
