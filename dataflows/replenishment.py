@@ -21,13 +21,15 @@ with no forecast sinks the step does not make them (`ReplenishmentConfig.forecas
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from copy import deepcopy
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TypeGuard, cast
 
 import bytewax.operators as op
-from bytewax.dataflow import Stream
+from bytewax.dataflow import Stream, operator
+from bytewax.operators import KeyedStream, StatefulLogic
 from bytewax.outputs import Sink
 
 from dataflows import durable
@@ -43,10 +45,53 @@ from state.replenishment import (
 )
 
 
-def replenish_step(
-    catalog: Catalog, config: ReplenishmentConfig, state: SkuReplenishment | None, item: Applied
-) -> tuple[SkuReplenishment, Iterable[ReplenishmentOutput]]:
-    return replenish(state, item.event, item.outputs, item.stock, catalog, config)
+class ReplenishLogic(StatefulLogic[Applied, ReplenishmentOutput, SkuReplenishment]):
+    """`replenish` for one SKU, with a snapshot that copies only what can change in place.
+
+    Bytewax snapshots every key an epoch touched (with or without recovery), and
+    `op.stateful_flat_map` deep-copies the whole state for it: each open day's orders, each
+    backordered order, every SKU, every epoch, so an epoch cost more the longer the day. The
+    state is frozen values throughout but for the forecasters' river models, so only those are
+    copied (`snapshot_of`)."""
+
+    def __init__(
+        self, catalog: Catalog, config: ReplenishmentConfig, state: SkuReplenishment | None
+    ) -> None:
+        self._catalog = catalog
+        self._config = config
+        self._state = state
+
+    def on_item(self, value: Applied) -> tuple[Iterable[ReplenishmentOutput], bool]:
+        self._state, emitted = replenish(
+            self._state, value.event, value.outputs, value.stock, self._catalog, self._config
+        )
+        return emitted, self.RETAIN
+
+    def snapshot(self) -> SkuReplenishment:
+        assert self._state is not None  # a logic exists only once its key has seen an item
+        return snapshot_of(self._state)
+
+
+def snapshot_of(state: SkuReplenishment) -> SkuReplenishment:
+    """A copy safe to keep while `state` goes on learning: new forecasters, shared values."""
+    sites = {
+        site: held
+        if held.forecaster is None
+        else replace(held, forecaster=deepcopy(held.forecaster))
+        for site, held in state.sites.items()
+    }
+    return replace(state, sites=sites)
+
+
+@operator
+def _replenish(
+    step_id: str,
+    up: KeyedStream[Applied],
+    builder: Callable[[SkuReplenishment | None], ReplenishLogic],
+) -> KeyedStream[ReplenishmentOutput]:
+    # Shaped as `op.stateful_flat_map` (a `stateful` step inside), so the step ids, and the
+    # recovery state stored under them, are the same as when it was one.
+    return op.stateful("stateful", up, builder)
 
 
 @dataclass(frozen=True)
@@ -61,9 +106,7 @@ class ReplenishmentTap:
 
     def __call__(self, applied: Stream[tuple[str, Applied]]) -> None:
         config = self.config if self.forecast_sinks else replace(self.config, forecasts=False)
-        emitted = op.stateful_flat_map(
-            "replenish", applied, partial(replenish_step, self.catalog, config)
-        )
+        emitted = _replenish("replenish", applied, partial(ReplenishLogic, self.catalog, config))
         # (sku, ReorderProposed | DemandForecast)
         unkeyed = op.key_rm("proposals_unkey", emitted)
         split = op.branch("forecasts_split", unkeyed, _is_forecast)

@@ -71,8 +71,12 @@ class ReservationTimer(StatefulLogic[TimerItem, ReservationExpired, Hold]):
             elif isinstance(output, Released):
                 state.skus.discard(output.sku)
                 state.ended = not state.skus and state.due is not None
-        if state.due is not None and not state.skus:
-            return (), self.DISCARD  # everything confirmed or released: no timer left
+        if not state.skus:
+            # Nothing allocated waits for a pick: everything confirmed or released, or (a pick,
+            # a shipment, a release without a decision in hand: the progress of an order already
+            # forgotten) nothing ever did. Keeping such a key would keep one idle timer per
+            # order for good; a fresh one on the next item knows as much.
+            return (), self.DISCARD
         return (), self.RETAIN
 
     def on_notify(self) -> tuple[Iterable[ReservationExpired], bool]:

@@ -17,9 +17,10 @@
   process) assembles the same decision from the same plan.
 - `DecisionAssembler` waits until every SKU of the order answered, emits one `OrderRouted`
   (none for a redelivered order whose every SKU answered Duplicate, nor for an order id already
-  placed), and forgets the order `forget_after` later (wall clock), so late duplicates find a
-  tombstone instead of starting a new wait. An assembly still incomplete `give_up_after` its
-  first item is dropped.
+  placed), and keeps a tombstone of the order `forget_after` (wall clock), so a copy still in
+  flight finds it instead of starting a new wait. An assembly still incomplete `give_up_after`
+  its first item is dropped. Orders are keyed in `ASSEMBLY_BUCKETS` buckets of their event ids,
+  not one key each: the step's keys (and their timers) stay few whatever the rate.
 
 With a batch window (`Routing.batch_window`, `skuflow run --batch-minutes`), the intake holds
 each order for its zone's window instead of planning it: `dataflows.routing_batches`.
@@ -28,6 +29,7 @@ each order for its zone's window instead of planning it: `dataflows.routing_batc
 from __future__ import annotations
 
 import threading
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -206,12 +208,35 @@ def answers_of(entry: LedgerEntry) -> bool:
 
 @dataclass
 class Assembly:
-    """The state of one order's decision (picklable: Bytewax snapshots it)."""
+    """The state of one order's decision while it waits for its answers."""
 
     record: PlanRecord | None = None
     answers: dict[str, list[Outcome]] = field(default_factory=dict)
-    started: datetime | None = None
-    decided_at: datetime | None = None  # wall clock; set once the decision was emitted
+    started: datetime | None = None  # wall clock
+
+
+@dataclass
+class Assemblies:
+    """One bucket's orders (picklable: Bytewax snapshots it): those still waiting for answers,
+    and a tombstone (event id → wall clock of the decision, oldest first) of each decided one."""
+
+    open: dict[str, Assembly] = field(default_factory=dict)
+    decided: dict[str, datetime] = field(default_factory=dict)
+
+
+# Orders are assembled in this many keyed buckets, not one key per order: Bytewax looks through
+# every key holding a timer (`notify_at`) each time the step runs, so a key per order made each
+# event cost more as orders piled up; and a key costs hundreds of bytes beyond its state. Fixed
+# forever for a recovery directory (a bucket's state is found by its key).
+ASSEMBLY_BUCKETS = 64
+# Tombstones kept per bucket at most (the time bound, `forget_after`, is the one that usually
+# acts): 64 × 4,096 decided orders at most, whatever the rate.
+DECIDED_PER_BUCKET = 4096
+
+
+def assembly_bucket(event_id: str) -> str:
+    """The bucket of an order's event id: the same in every process and every run (crc32)."""
+    return f"orders-{zlib.crc32(event_id.encode()) % ASSEMBLY_BUCKETS:02d}"
 
 
 def _utc_now() -> datetime:
@@ -219,103 +244,145 @@ def _utc_now() -> datetime:
 
 
 @dataclass
-class DecisionAssembler(StatefulLogic[AssemblyItem, OrderRouted, Assembly]):
-    """`StatefulLogic` for `op.stateful`, keyed by the OrderPlaced's event id (module doc)."""
+class DecisionAssembler(StatefulLogic[AssemblyItem, OrderRouted, Assemblies]):
+    """`StatefulLogic` for `op.stateful`, keyed by the bucket of the OrderPlaced's event id.
+
+    A decided order leaves a tombstone for `forget_after` (and among the bucket's last
+    `keep_decided`), so that a copy of the order still in flight (a redelivery interleaved with
+    the first delivery) neither starts a new wait nor decides it again. A copy arriving later
+    finds no tombstone and needs none: its every SKU answers Duplicate, which decides nothing
+    (`order_routed`); a stray answer alone waits `give_up_after` and is dropped. So state grows
+    with the orders of the last `forget_after`, never with all the orders ever seen.
+    """
 
     policy: RoutingPolicy
-    state: Assembly
-    forget_after: timedelta = timedelta(minutes=10)
+    state: Assemblies
+    forget_after: timedelta = timedelta(minutes=1)
     give_up_after: timedelta = timedelta(hours=1)
+    keep_decided: int = DECIDED_PER_BUCKET
     clock: Callable[[], datetime] = _utc_now
-    # SKUs still owing an answer, once the plan is known; derived from `state` (not snapshotted),
-    # so each answer re-checks its own SKU rather than every SKU of a many-line order.
-    _waiting: set[str] | None = field(default=None, init=False, repr=False)
+    # Per open order, the SKUs still owing an answer once the plan is known; derived from
+    # `state` (not snapshotted), so each answer re-checks its own SKU rather than every SKU of a
+    # many-line order.
+    _waiting: dict[str, set[str]] = field(default_factory=dict, init=False, repr=False)
 
     def on_item(self, value: AssemblyItem) -> tuple[Iterable[OrderRouted], bool]:
-        state = self.state
-        if state.started is None:
-            state.started = self.clock()
-        if state.decided_at is not None:
+        now = self.clock()
+        self._forget(now)
+        event_id = value.plan.event_id if isinstance(value, PlanRecord) else value.event_id
+        if event_id in self.state.decided:
             return (), self.RETAIN  # a tombstone: the order is decided already
+        assembly = self.state.open.get(event_id)
+        if assembly is None:
+            assembly = self.state.open[event_id] = Assembly(started=now)
         if isinstance(value, PlanRecord):
-            if state.record is None:  # the first plan is the one the first copy carried
-                state.record = value
+            if assembly.record is None:  # the first plan is the one the first copy carried
+                assembly.record = value
         else:
             output = value.output
             if isinstance(output, LineAllocated | Rejected | Duplicate):
-                state.answers.setdefault(output.sku, []).append(output)
-                if self._waiting is not None and self._answered(output.sku):
-                    self._waiting.discard(output.sku)
-        if not self._complete():
+                assembly.answers.setdefault(output.sku, []).append(output)
+                waiting = self._waiting.get(event_id)
+                if waiting is not None and _answered(assembly, output.sku):
+                    waiting.discard(output.sku)
+        if not self._complete(event_id, assembly):
             return (), self.RETAIN
-        state.decided_at = self.clock()
-        decision = self._decision()
-        # What is kept until `forget_after` is a tombstone (a late copy must not decide the order
-        # again): the plan and the answers are not needed any more, so they are let go now.
-        state.record, state.answers = None, {}
-        self._waiting = None
+        # The plan and the answers are not needed any more: only the tombstone stays.
+        del self.state.open[event_id]
+        self._waiting.pop(event_id, None)
+        decided = self.state.decided
+        decided[event_id] = now
+        while len(decided) > self.keep_decided:
+            del decided[next(iter(decided))]
+        decision = self._decision(assembly)
         return ((decision,) if decision is not None else ()), self.RETAIN
 
-    def _complete(self) -> bool:
-        record = self.state.record
+    def _complete(self, event_id: str, assembly: Assembly) -> bool:
+        record = assembly.record
         if record is None:
             return False
-        if self._waiting is None:
-            self._waiting = {sku for sku in record.expected if not self._answered(sku)}
-        return not self._waiting
+        waiting = self._waiting.get(event_id)
+        if waiting is None:
+            waiting = {sku for sku in record.expected if not _answered(assembly, sku)}
+            self._waiting[event_id] = waiting
+        return not waiting
 
-    def _answered(self, sku: str) -> bool:
-        """Every line of the order on this SKU allocated, or the SKU refused it."""
-        record = self.state.record
-        if record is None or sku not in record.expected:
-            return False
-        answers = self.state.answers.get(sku, [])
-        allocated = sum(isinstance(a, LineAllocated) for a in answers)
-        return allocated >= record.expected[sku] or any(
-            isinstance(a, Rejected | Duplicate) for a in answers
-        )
-
-    def _decision(self) -> OrderRouted | None:
-        record = self.state.record
+    def _decision(self, assembly: Assembly) -> OrderRouted | None:
+        record = assembly.record
         assert record is not None
-        outcomes = [a for answers in self.state.answers.values() for a in answers]
+        outcomes = [a for answers in assembly.answers.values() for a in answers]
         if outcomes and all(
             isinstance(a, Rejected) and a.code == RejectionCode.DUPLICATE_ORDER for a in outcomes
         ):
             return None  # the order id was placed before: that placement holds the decision
         return order_routed(record.plan, record.order, outcomes, self.policy)
 
+    def _forget(self, now: datetime) -> None:
+        """Drop the tombstones older than `forget_after` (the oldest come first)."""
+        decided = self.state.decided
+        while decided:
+            event_id, at = next(iter(decided.items()))
+            if at + self.forget_after > now:
+                break
+            del decided[event_id]
+
     def on_notify(self) -> tuple[Iterable[OrderRouted], bool]:
-        return (), self.DISCARD
+        now = self.clock()
+        self._forget(now)
+        for event_id, assembly in list(self.state.open.items()):
+            if assembly.started is None or assembly.started + self.give_up_after <= now:
+                del self.state.open[event_id]  # still incomplete: given up
+                self._waiting.pop(event_id, None)
+        done = not self.state.open and not self.state.decided
+        return (), self.DISCARD if done else self.RETAIN
 
     def on_eof(self) -> tuple[Iterable[OrderRouted], bool]:
         return (), self.RETAIN
 
     def notify_at(self) -> datetime | None:
-        if self.state.decided_at is not None:
-            return self.state.decided_at + self.forget_after
-        return None if self.state.started is None else self.state.started + self.give_up_after
+        """When the oldest tombstone is to be forgotten or the oldest wait given up."""
+        times = [a.started + self.give_up_after for a in self.state.open.values() if a.started]
+        oldest = next(iter(self.state.decided.values()), None)
+        if oldest is not None:
+            times.append(oldest + self.forget_after)
+        return min(times, default=None)
 
-    def snapshot(self) -> Assembly:
-        return Assembly(
-            record=self.state.record,
-            answers={sku: list(a) for sku, a in self.state.answers.items()},
-            started=self.state.started,
-            decided_at=self.state.decided_at,
+    def snapshot(self) -> Assemblies:
+        return Assemblies(
+            open={
+                event_id: Assembly(
+                    a.record, {sku: list(answers) for sku, answers in a.answers.items()}, a.started
+                )
+                for event_id, a in self.state.open.items()
+            },
+            decided=dict(self.state.decided),
         )
 
 
-def assembler_builder(policy: RoutingPolicy) -> Callable[[Assembly | None], DecisionAssembler]:
-    def build(resumed: Assembly | None) -> DecisionAssembler:
-        return DecisionAssembler(policy, resumed if resumed is not None else Assembly())
+def _answered(assembly: Assembly, sku: str) -> bool:
+    """Every line of the order on this SKU allocated, or the SKU refused it."""
+    record = assembly.record
+    if record is None or sku not in record.expected:
+        return False
+    answers = assembly.answers.get(sku, [])
+    allocated = sum(isinstance(a, LineAllocated) for a in answers)
+    return allocated >= record.expected[sku] or any(
+        isinstance(a, Rejected | Duplicate) for a in answers
+    )
+
+
+def assembler_builder(
+    policy: RoutingPolicy,
+) -> Callable[[Assemblies | None], DecisionAssembler]:
+    def build(resumed: Assemblies | None) -> DecisionAssembler:
+        return DecisionAssembler(policy, resumed if resumed is not None else Assemblies())
 
     return build
 
 
 def keyed_for_assembly(item: AssemblyItem) -> tuple[str, AssemblyItem]:
-    if isinstance(item, PlanRecord):
-        return item.plan.event_id, item
-    return item.event_id, item
+    event_id = item.plan.event_id if isinstance(item, PlanRecord) else item.event_id
+    return assembly_bucket(event_id), item
 
 
 @dataclass(frozen=True)
@@ -381,10 +448,10 @@ def assemble_decisions(
     answers = op.filter("routing_answers", entries, answers_of)
     # LedgerEntry of an OrderPlaced: LineAllocated | Rejected | Duplicate
     both: Stream[AssemblyItem] = op.merge("routing_plans_and_answers", plans, answers)
-    keyed = op.map("routing_key_by_event", both, keyed_for_assembly)
-    # (OrderPlaced event id, PlanRecord | LedgerEntry)
-    decided = op.stateful("routing_assemble", keyed, assembler_builder(routing.policy))
-    # (event id, OrderRouted)
+    keyed = op.map("routing_key_by_bucket", both, keyed_for_assembly)
+    # (bucket of the OrderPlaced's event id, PlanRecord | LedgerEntry)
+    decided = op.stateful("routing_assemble_by_bucket", keyed, assembler_builder(routing.policy))
+    # (bucket, OrderRouted)
     return op.key_rm("routing_unkey", decided)
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from bytewax.testing import TestingSink, cluster_main, run_main
+from bytewax.recovery import RecoveryConfig, init_db_dir
+from bytewax.testing import TestingSink, TestingSource, cluster_main, run_main
 
-from connectors.inprocess import events_source
+from connectors.inprocess import events_source, raw_event
 from dataflows.inventory import InventorySinks, build_inventory_flow
 from dataflows.replenishment import ReplenishmentTap
 from state.catalog import Catalog, Channel, Sku
@@ -110,3 +112,23 @@ def test_a_flow_without_taps_raises_nothing_and_is_unchanged() -> None:
     run_main(flow)
 
     assert sum(isinstance(e.output, LineAllocated) for e in ledger) == 9
+
+
+def test_learnt_demand_and_forecasts_are_restored_after_a_crash(tmp_path: Path) -> None:
+    """The step's snapshot (frozen values shared, forecasters copied) is what a resumed run
+    starts from: the proposals are those of a run that never stopped."""
+    init_db_dir(tmp_path, 1)
+    items = [raw_event(e, f"inline/{n}") for n, e in enumerate(story()) if not isinstance(e, bytes)]
+    source = TestingSource([*items[:30], TestingSource.ABORT(), *items[30:]])
+    proposals: list[ReorderProposed] = []
+
+    def attempt() -> None:
+        tap = ReplenishmentTap(catalog(), CONFIG, [TestingSink(proposals)])
+        flow = build_inventory_flow(source, InventorySinks(taps=[tap]), catalog())
+        run_main(flow, epoch_interval=timedelta(0), recovery_config=RecoveryConfig(str(tmp_path)))
+
+    attempt()  # stops at the abort, as a crash would: 27 days learnt
+    attempt()
+    uninterrupted, _ = run(story())
+
+    assert {p.proposal_id: p for p in proposals} == {p.proposal_id: p for p in uninterrupted}

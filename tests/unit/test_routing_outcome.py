@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from dataflows.routing import Assembly, DecisionAssembler, PlanRecord
+from dataflows.routing import (
+    ASSEMBLY_BUCKETS,
+    Assemblies,
+    DecisionAssembler,
+    PlanRecord,
+    keyed_for_assembly,
+)
 from state.ledger import LedgerEntry
 from state.outputs import Duplicate, LineAllocated, Rejected
 from state.rejections import RejectionCode
 from state.routing import LineToRoute, NetworkPicture, OrderToRoute, plan
-from state.routing_outcome import order_routed
+from state.routing_outcome import OrderRouted, order_routed
 from state.routing_policy import Lane, RoutingPolicy
 from state.stock import Reserved
 
@@ -91,25 +98,92 @@ def entry(output: LineAllocated | Rejected | Duplicate) -> LedgerEntry:
     return LedgerEntry(output.event_id, output.sku, 0, "OrderPlaced", T0, "test", output)
 
 
-def assembler() -> DecisionAssembler:
-    now = [T0]
-    return DecisionAssembler(POLICY, Assembly(), clock=lambda: now[0])
+class Clock:
+    """The assembler's wall clock, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def assembler(clock: Clock | None = None) -> DecisionAssembler:
+    return DecisionAssembler(POLICY, Assemblies(), clock=clock or Clock())
 
 
 def test_the_assembler_waits_for_every_sku_then_decides_once() -> None:
-    logic = assembler()
+    clock = Clock()
+    logic = assembler(clock)
     record = PlanRecord(ORDER, PLAN, {CLOCK: 1, KETTLE: 1})
 
     first, _ = logic.on_item(entry(allocated(CLOCK, 3, ("LON", 3))))
     second, _ = logic.on_item(record)
     third, _ = logic.on_item(entry(allocated(KETTLE, 2, ("LON", 2))))
     late, _ = logic.on_item(entry(Duplicate("order-1", KETTLE)))
+    again, _ = logic.on_item(record)
 
-    assert list(first) == list(second) == list(late) == []
+    assert list(first) == list(second) == list(late) == list(again) == []
     [decision] = list(third)
     assert decision.order_id == "ORD-1"
-    assert logic.notify_at() == T0 + timedelta(minutes=10)  # then the tombstone is dropped
+    assert logic.notify_at() == T0 + logic.forget_after  # then the tombstone is dropped
+    clock.now = T0 + logic.forget_after
     assert logic.on_notify()[1] is logic.DISCARD
+
+
+def decide(logic: DecisionAssembler, n: int) -> list[OrderRouted]:
+    """Order n (a one-line order for the clock), planned and answered."""
+    event_id = f"order-{n}"
+    logic.on_item(PlanRecord(ORDER, replace(PLAN, event_id=event_id), {CLOCK: 1}))
+    answer = replace(allocated(CLOCK, 3, ("LON", 3)), event_id=event_id)
+    emitted, _ = logic.on_item(entry(answer))
+    return list(emitted)
+
+
+def test_orders_share_a_few_assembly_keys_however_many_there_are() -> None:
+    keys = {
+        keyed_for_assembly(PlanRecord(ORDER, replace(PLAN, event_id=f"order-{n}"), {CLOCK: 1}))[0]
+        for n in range(10_000)
+    }
+
+    assert len(keys) == ASSEMBLY_BUCKETS
+
+
+def test_a_bucket_holds_the_tombstones_of_the_last_minute_only() -> None:
+    clock = Clock()
+    logic = assembler(clock)
+    held = []
+    for n in range(3_000):  # ten orders a second for five minutes
+        clock.now = T0 + timedelta(seconds=n / 10)
+        assert len(decide(logic, n)) == 1
+        held.append(len(logic.state.decided))
+
+    assert max(held) == 10 * logic.forget_after.total_seconds()  # flat after the first minute
+    assert held[-1] == held[len(held) // 2]
+    assert not logic.state.open
+    clock.now += logic.forget_after
+    assert logic.on_notify()[1] is logic.DISCARD
+
+
+def test_a_bucket_keeps_at_most_keep_decided_tombstones() -> None:
+    logic = replace(assembler(), keep_decided=100)
+
+    decisions = [d for n in range(500) for d in decide(logic, n)]
+
+    assert len(decisions) == 500
+    assert list(logic.state.decided) == [f"order-{n}" for n in range(400, 500)]
+
+
+def test_a_wait_with_no_plan_is_given_up_and_forgotten() -> None:
+    clock = Clock()
+    logic = assembler(clock)
+
+    logic.on_item(entry(Duplicate("order-1", KETTLE)))  # a stray answer: no plan will come
+
+    assert logic.notify_at() == T0 + logic.give_up_after
+    clock.now = T0 + logic.give_up_after
+    assert logic.on_notify() == ((), logic.DISCARD)
+    assert logic.snapshot() == Assemblies()
 
 
 def test_the_assembler_keeps_the_first_plan_and_ignores_a_second() -> None:
