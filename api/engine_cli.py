@@ -122,6 +122,10 @@ def run(
         rebuilt = ensure_view_complete(wiring)
         if rebuilt:
             log.warning("the live view had lost its data: rebuilt %d SKUs from the ledger", rebuilt)
+    if router is not None:
+        from dataflows.operations import seed_picture
+
+        seed_picture(wiring, router.router.board)  # a restart plans on the network as it was
     tune_for_streaming()  # start-up is done: what is built now lives as long as the process
 
     def go(flow: Dataflow, recovery_at: Path | None) -> None:

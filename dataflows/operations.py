@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -14,6 +17,7 @@ from connectors.postgres.queries import counts, movement_totals
 from connectors.postgres.views import all_current_stock, stored_views
 from connectors.redis.live_view import RedisLiveView
 from dataflows.production import Wiring
+from dataflows.routing import PictureBoard
 from dataflows.verify import (
     Mismatch,
     Place,
@@ -25,6 +29,8 @@ from dataflows.verify import (
 )
 from state.buckets import Quantities
 from state.catalog import Catalog
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -119,3 +125,31 @@ def ensure_view_complete(wiring: Wiring) -> int | None:
     finally:
         view.close()
     return rebuild_view(wiring)
+
+
+def seed_picture(wiring: Wiring, board: PictureBoard) -> threading.Thread:
+    """Seed the router's picture from the views stored in PostgreSQL, in the background: the
+    flow starts at once, and views it delivers meanwhile are newer and kept (`PictureBoard.seed`).
+    A database that does not answer leaves the picture to fill from the flow, with a warning."""
+
+    def work() -> None:
+        started = time.monotonic()
+        try:
+            with connect(wiring) as conn:
+                taken = board.seed(stored_views(conn))
+        except psycopg.Error as exc:
+            log.warning(
+                "routing picture not seeded from the stored views (%s): orders are planned on "
+                "the views the flow delivers from now on",
+                exc,
+            )
+            return
+        log.info(
+            "routing picture seeded with %d SKUs' stored views in %.1f s",
+            taken,
+            time.monotonic() - started,
+        )
+
+    thread = threading.Thread(target=work, name="seed-routing-picture", daemon=True)
+    thread.start()
+    return thread

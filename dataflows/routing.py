@@ -11,7 +11,9 @@
   (units planned over the trailing `demand_days`, in event time). It lives in the process: in a
   cluster each process sees the views of its own workers' SKUs, so the picture is approximate;
   that is acceptable because the keyed commit is the truth (it falls back to other sites, and
-  never reserves more than is there).
+  never reserves more than is there). At start-up `skuflow run` seeds it from the views stored
+  in PostgreSQL (`PictureBoard.seed`, in the background), so a restarted process does not plan
+  on an empty network; the planned demand starts again from the plans it makes.
 - With the sequenced log, the plan travels in the log beside the order's parts (a message keyed
   `PLAN_KEY + event id`), so folding the log (the first run, a resumed run, a separate fold
   process) assembles the same decision from the same plan.
@@ -99,6 +101,14 @@ def decode_plan(raw: RawEvent) -> PlanRecord | DeadLetter:
         return dead_letter(raw, DeadLetterReason.INVALID_EVENT, reason)
 
 
+def _allocated_by_site(view: SkuView) -> dict[str, int]:
+    allocated: dict[str, int] = {}
+    for position in view.positions:
+        site = position.location.split("/", 1)[0]
+        allocated[site] = allocated.get(site, 0) + position.quantities.allocated
+    return allocated
+
+
 class PictureBoard:
     """An in-memory `NetworkPicture` source fed by views and plans (see the module doc)."""
 
@@ -113,17 +123,30 @@ class PictureBoard:
 
     def observe(self, view: SkuView) -> None:
         """Take a SKU's newest site ATP and allocated units (the site's backlog)."""
-        allocated: dict[str, int] = {}
-        for position in view.positions:
-            site = position.location.split("/", 1)[0]
-            allocated[site] = allocated.get(site, 0) + position.quantities.allocated
+        allocated = _allocated_by_site(view)
         with self._lock:
-            self._atp[view.sku] = dict(view.atp.sites)
-            for site, n in self._allocated.get(view.sku, {}).items():
-                self._backlog[site] = self._backlog.get(site, 0) - n
-            for site, n in allocated.items():
-                self._backlog[site] = self._backlog.get(site, 0) + n
-            self._allocated[view.sku] = allocated
+            self._take(view, allocated)
+
+    def _take(self, view: SkuView, allocated: dict[str, int]) -> None:
+        self._atp[view.sku] = dict(view.atp.sites)
+        for site, n in self._allocated.get(view.sku, {}).items():
+            self._backlog[site] = self._backlog.get(site, 0) - n
+        for site, n in allocated.items():
+            self._backlog[site] = self._backlog.get(site, 0) + n
+        self._allocated[view.sku] = allocated
+
+    def seed(self, views: Iterable[SkuView]) -> int:
+        """Take stored views (the ledger database's, at start-up) for the SKUs the flow has not
+        shown yet; a view the flow already delivered is newer and stays. Returns how many were
+        taken. A restarted process so plans on the network as it was, not on an empty one."""
+        taken = 0
+        for view in views:
+            allocated = _allocated_by_site(view)
+            with self._lock:
+                if view.sku not in self._atp:
+                    self._take(view, allocated)
+                    taken += 1
+        return taken
 
     def record(self, chosen: RoutingPlan, at: datetime) -> None:
         """Count the plan's units as demand at the sites it ships from."""
