@@ -26,6 +26,7 @@ from dataclasses import replace
 
 from state.allocation import short_reservations
 from state.buckets import Quantities
+from state.journal import moved_since, since
 from state.outputs import CountRecorded, Output
 from state.positions import Stamp, move
 from state.rejections import Rejection, RejectionCode
@@ -64,7 +65,7 @@ def record_count(
             RejectionCode.COUNT_PREDATES_JOURNAL,
             f"{stock.sku} at {key[0]}: movements after {at.isoformat()} are no longer journalled",
         )
-    after = sum(delta for occurred_at, delta in position.journal if occurred_at >= at)
+    after = moved_since(position.journal, at)
     on_hand = position.quantities.on_hand
     book = on_hand - after
     delta = spread(position.quantities, max(0, counted + after) - on_hand)
@@ -75,7 +76,7 @@ def record_count(
     record = CountRecord(
         counted_at=at, event_id=stamp.event_id, counted=counted, book=book, variance=counted - book
     )
-    journal = tuple(entry for entry in position.journal if entry[0] >= at)
+    journal = since(position.journal, at)
     counted_position = replace(stock.position(key), last_count=record, journal=journal)
     recorded = CountRecorded(
         event_id=stamp.event_id,

@@ -19,13 +19,14 @@ Time rule: a count at time t reflects every movement with occurred_at < t (stric
 
 from __future__ import annotations
 
-from bisect import insort
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from state.buckets import Quantities
+from state.journal import appended, fits, length, oldest, without_oldest
 from state.outputs import Movement, Output, VarianceRevised
 from state.rejections import Rejection, RejectionCode
+from state.shared import shared_quantities
 from state.stock import Position, PositionKey, SkuStock
 
 JOURNAL_LIMIT = 64
@@ -49,13 +50,13 @@ class Stamp:
 def _journalled(position: Position, occurred_at: datetime, on_hand_delta: int) -> Position:
     """Adds the entry (kept sorted by time); past the limit drops the oldest and moves the horizon
     so that a count older than what was dropped is refused rather than miscounted."""
-    journal = list(position.journal)
-    insort(journal, (occurred_at, on_hand_delta))
+    journal = appended(position.journal, occurred_at, on_hand_delta)
     horizon = position.horizon
-    if len(journal) > JOURNAL_LIMIT:
-        dropped_at, _ = journal.pop(0)
+    if length(journal) > JOURNAL_LIMIT:
+        dropped_at = oldest(journal)
+        journal = without_oldest(journal)
         horizon = dropped_at if horizon is None else max(horizon, dropped_at)
-    return Position(position.quantities, position.last_count, tuple(journal), horizon)
+    return Position(position.quantities, position.last_count, journal, horizon)
 
 
 def move(
@@ -98,6 +99,12 @@ def move(
         )
         code = RejectionCode.CONFLICTS_WITH_COUNT
     else:
+        if delta.on_hand and not fits(delta.on_hand):
+            raise Rejection(
+                RejectionCode.INVALID_EVENT,
+                f"{stamp.sku}: a change of {delta.on_hand} base units at {location} is more stock "
+                "than exists; check the quantity and the unit's factor in the catalog",
+            )
         if delta.on_hand:
             position = _journalled(position, stamp.occurred_at, delta.on_hand)
         code = RejectionCode.INSUFFICIENT_STOCK
@@ -108,6 +115,7 @@ def move(
             f"{stamp.sku}: {', '.join(negative)} at {location} lot {lot or '-'} would fall "
             f"below zero ({position.quantities.as_dict()} + {delta.as_dict()})",
         )
+    resulting = shared_quantities(resulting)
     moved = Position(resulting, position.last_count, position.journal, position.horizon)
     stock = stock.with_position(key, moved)
     movement = Movement(

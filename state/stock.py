@@ -3,7 +3,8 @@
 The dataflow keys by SKU, so the state is per SKU:
 
 - `positions`: per (location path, lot) the on-hand buckets, the last cycle count there and a
-  short journal of the movements applied since (see `state.counting`). Lot "" means no lot.
+  short journal of the movements applied since (see `state.counting`, `state.journal`). Lot ""
+  means no lot.
 - `lots`: each lot's expiry date (None when it has none), learnt from receipts and ASNs.
 - `reservations`: per order id, where its units are reserved, its backorder and its progress
   (picked ≥ packed, picked ≥ shipped).
@@ -16,6 +17,8 @@ The dataflow keys by SKU, so the state is per SKU:
 
 Values are frozen; the mappings inside are never mutated once built (copy-on-write with
 `{**old, key: new}`), so a state can be shared, compared and deep-copied at snapshots safely.
+What SKUs have in common is held once for all of them (`state.shared`): an empty mapping is the
+read-only `EMPTY`, bin keys and bucket snapshots are shared, live and when a snapshot is restored.
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from state.buckets import ZERO, Quantities
+from state.journal import entries, packed
+from state.shared import EMPTY, position_key, shared_mapping, shared_quantities
 
 NO_LOT = ""
 DEFAULT_WINDOW = 1024
@@ -46,12 +51,42 @@ class CountRecord:
 
 @dataclass(frozen=True, slots=True)
 class Position:
-    """Stock of one SKU at one bin and lot. Invariant: no bucket negative."""
+    """Stock of one SKU at one bin and lot. Invariant: no bucket negative.
+
+    `journal` holds (occurred_at, Δon_hand) of the movements since the count, packed 16 bytes an
+    entry (`state.journal`; read it with `entries`).
+    """
 
     quantities: Quantities = ZERO
     last_count: CountRecord | None = None
-    journal: tuple[tuple[datetime, int], ...] = ()  # (occurred_at, Δon_hand) since the count
+    journal: bytes = b""
     horizon: datetime | None = None  # newest occurred_at dropped from a full journal
+
+    @property
+    def entries(self) -> tuple[tuple[datetime, int], ...]:
+        """The journal as (occurred_at in UTC, Δon_hand) pairs, oldest first."""
+        return entries(self.journal)
+
+    def shared(self) -> Position:
+        """This position on the shared bucket snapshot equal to its own (`state.shared`)."""
+        quantities = shared_quantities(self.quantities)
+        if quantities is self.quantities:
+            return self
+        return Position(quantities, self.last_count, self.journal, self.horizon)
+
+    def __getstate__(self) -> list[Any]:
+        return [self.quantities, self.last_count, self.journal, self.horizon]
+
+    def __setstate__(self, state: list[Any]) -> None:
+        """Restores a snapshot; a journal written as a tuple of pairs (before it was packed) is
+        packed."""
+        quantities, last_count, journal, horizon = state
+        object.__setattr__(self, "quantities", quantities)
+        object.__setattr__(self, "last_count", last_count)
+        object.__setattr__(
+            self, "journal", packed(journal) if isinstance(journal, tuple) else journal
+        )
+        object.__setattr__(self, "horizon", horizon)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,35 +144,74 @@ class Inbound:
 
 
 SEEN_CHUNK = 64
+SEPARATOR = "\0"  # never in an event id (`state.events.Code` refuses NUL), so ids stay apart
 
 
 @dataclass(frozen=True, slots=True)
 class SeenIds:
-    """The ids of the events most recently applied to a SKU, for idempotency.
+    r"""The ids of the events most recently applied to a SKU, for idempotency.
 
-    Kept in chunks so that remembering one more id copies a short tuple, not the whole window,
-    and a lookup is a few set probes rather than a scan of a thousand ids: new ids go into
-    `recent`; a full `recent` becomes a frozen set in `older`, and the oldest set falls out once
-    more than the window is held. So at least the last `window` ids are always remembered, and
-    at most ⌈window / chunk⌉ × chunk + chunk − 1 (1,087 for the default 1,024).
+    Kept in chunks so that remembering one more id copies a short string, not the whole window,
+    and a lookup is a substring search and a few set probes rather than a scan of a thousand ids:
+    new ids go into `recent`; a full `recent` becomes a frozen set in `older`, and the oldest set
+    falls out once more than the window is held. So at least the last `window` ids are always
+    remembered, and at most ⌈window / chunk⌉ × chunk + chunk − 1 (1,087 for the default 1,024).
+
+    `recent` is one string holding each id after a NUL, and a NUL at the end ("\0a\0b\0"): a
+    string object per id in a tuple would cost 56 bytes more per id (its header and the tuple's
+    pointer), most of a quiet SKU's state. Searching for "\0id\0" finds exactly that id, as no
+    id holds a NUL.
     """
 
-    recent: tuple[str, ...] = ()
+    recent: str = ""
     older: tuple[frozenset[str], ...] = ()
 
     def __contains__(self, event_id: object) -> bool:
-        return event_id in self.recent or any(event_id in chunk for chunk in self.older)
+        if not isinstance(event_id, str) or SEPARATOR in event_id:
+            return False  # never remembered: `add` refuses it
+        return f"{SEPARATOR}{event_id}{SEPARATOR}" in self.recent or any(
+            event_id in chunk for chunk in self.older
+        )
 
     def __len__(self) -> int:
-        return len(self.recent) + sum(len(chunk) for chunk in self.older)
+        return self._recent_count() + sum(len(chunk) for chunk in self.older)
+
+    def _recent_count(self) -> int:
+        return self.recent.count(SEPARATOR) - 1 if self.recent else 0
 
     def add(self, event_id: str, window: int) -> SeenIds:
+        if SEPARATOR in event_id:
+            msg = f"an event id may not hold a NUL, got {event_id!r}"
+            raise ValueError(msg)
         chunk = min(SEEN_CHUNK, window)
-        recent = (*self.recent, event_id)
-        if len(recent) < chunk:
+        recent = f"{self.recent or SEPARATOR}{event_id}{SEPARATOR}"
+        if self._recent_count() + 1 < chunk:
             return SeenIds(recent, self.older)
         keep = -(-window // chunk)  # chunks needed to hold `window` ids (ceiling)
-        return SeenIds((), (*self.older, frozenset(recent))[-keep:])
+        full = frozenset(recent[1:-1].split(SEPARATOR))
+        return SeenIds("", (*self.older, full)[-keep:])
+
+    def __setstate__(self, state: tuple[Any, ...] | list[Any]) -> None:
+        """Restores a snapshot; one written when `recent` was a tuple of ids is joined."""
+        recent, older = state
+        if isinstance(recent, tuple):
+            recent = "".join(f"{SEPARATOR}{i}" for i in recent) + SEPARATOR if recent else ""
+        object.__setattr__(self, "recent", recent)
+        object.__setattr__(self, "older", older)
+
+    def __getstate__(self) -> list[Any]:
+        return [self.recent, self.older]
+
+
+def _empty() -> Mapping[Any, Any]:
+    return EMPTY
+
+
+def shared_positions(positions: Mapping[PositionKey, Position]) -> Mapping[PositionKey, Position]:
+    """The same positions on shared keys and shared values (see `state.shared`)."""
+    if not positions:
+        return EMPTY
+    return {position_key(*key): position.shared() for key, position in positions.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,16 +219,45 @@ class SkuStock:
     """The state of one SKU. Build the first one with `SkuStock.empty(sku)`."""
 
     sku: str
-    positions: Mapping[PositionKey, Position] = field(default_factory=dict)
-    lots: Mapping[str, date | None] = field(default_factory=dict)
-    reservations: Mapping[str, Reservation] = field(default_factory=dict)
-    in_transit: Mapping[tuple[str, str], InTransit] = field(default_factory=dict)
-    inbound: Mapping[tuple[InboundKind, str], Inbound] = field(default_factory=dict)
+    positions: Mapping[PositionKey, Position] = field(default_factory=_empty)
+    lots: Mapping[str, date | None] = field(default_factory=_empty)
+    reservations: Mapping[str, Reservation] = field(default_factory=_empty)
+    in_transit: Mapping[tuple[str, str], InTransit] = field(default_factory=_empty)
+    inbound: Mapping[tuple[InboundKind, str], Inbound] = field(default_factory=_empty)
     seen: SeenIds = SeenIds()
     window: int = DEFAULT_WINDOW
     # EPC -> (zone, time of the last read that was a sighting): RFID readers report a tag many
     # times a second; only a read in a new zone, or after `REPEAT_READ_SECONDS`, is news.
-    tag_reads: Mapping[str, tuple[str, datetime]] = field(default_factory=dict)
+    tag_reads: Mapping[str, tuple[str, datetime]] = field(default_factory=_empty)
+
+    # Snapshots (Bytewax pickles the state): the shared `EMPTY` is written as `{}`, and restoring
+    # shares again what `state.shared` shares, so a restored state is as small as a live one.
+    # The pickled shape is the dataclass default's (a list of the field values), so snapshots
+    # written before these methods existed restore too.
+    def __getstate__(self) -> list[Any]:
+        return [
+            dict(value) if value is EMPTY else value
+            for value in (
+                self.sku, self.positions, self.lots, self.reservations, self.in_transit,
+                self.inbound, self.seen, self.window, self.tag_reads,
+            )
+        ]  # fmt: skip
+
+    def __setstate__(self, state: list[Any]) -> None:
+        sku, positions, lots, reservations, in_transit, inbound, seen, window, tag_reads = state
+        restored = {
+            "sku": sku,
+            "positions": shared_positions(positions),
+            "lots": shared_mapping(lots),
+            "reservations": shared_mapping(reservations),
+            "in_transit": shared_mapping(in_transit),
+            "inbound": shared_mapping(inbound),
+            "seen": seen,
+            "window": DEFAULT_WINDOW if window == DEFAULT_WINDOW else window,  # one int, shared
+            "tag_reads": shared_mapping(tag_reads),
+        }
+        for name, value in restored.items():
+            object.__setattr__(self, name, value)  # frozen: the dataclass's own way in
 
     @classmethod
     def empty(cls, sku: str, *, window: int = DEFAULT_WINDOW) -> SkuStock:
@@ -169,6 +272,8 @@ class SkuStock:
     # The three copies below run for nearly every event: each builds the new value with the
     # constructor directly, which costs half of what `dataclasses.replace` does.
     def with_position(self, key: PositionKey, position: Position) -> SkuStock:
+        if key not in self.positions:
+            key = position_key(*key)
         positions = {**self.positions, key: position}
         return SkuStock(
             self.sku, positions, self.lots, self.reservations, self.in_transit,
@@ -182,7 +287,7 @@ class SkuStock:
         if reservation.is_open:
             others[reservation.order_id] = reservation
         return SkuStock(
-            self.sku, self.positions, self.lots, others, self.in_transit,
+            self.sku, self.positions, self.lots, shared_mapping(others), self.in_transit,
             self.inbound, self.seen, self.window, self.tag_reads,
         )  # fmt: skip
 

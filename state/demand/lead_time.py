@@ -27,6 +27,9 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
+
+from state.shared import EMPTY
 
 SECONDS_PER_DAY = 86_400.0
 
@@ -99,11 +102,25 @@ class LeadTimeEstimate:
 class LeadTimeBook:
     """Per supplier statistics and the purchase orders still open, for one SKU."""
 
-    suppliers: Mapping[str, LeadTimeStats] = field(default_factory=dict)
-    open: Mapping[str, OpenPurchase] = field(default_factory=dict)  # PO id → PO
-    asns: Mapping[str, str] = field(default_factory=dict)  # ASN id → PO id
+    suppliers: Mapping[str, LeadTimeStats] = field(default_factory=lambda: EMPTY)
+    open: Mapping[str, OpenPurchase] = field(default_factory=lambda: EMPTY)  # PO id → PO
+    asns: Mapping[str, str] = field(default_factory=lambda: EMPTY)  # ASN id → PO id
     memory: float = 20.0
     max_open: int = 256
+
+    def __post_init__(self) -> None:
+        # Most SKUs never see a purchase order: their empty mappings are the one shared `EMPTY`.
+        for name in ("suppliers", "open", "asns"):
+            if not getattr(self, name):
+                object.__setattr__(self, name, EMPTY)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled (Bytewax snapshots it) as plain dicts; a book that learnt nothing restores as
+        the one shared `NOTHING_LEARNT` rather than a copy per SKU."""
+        if self == NOTHING_LEARNT:
+            return (nothing_learnt, ())
+        mappings = (dict(self.suppliers), dict(self.open), dict(self.asns))
+        return (LeadTimeBook, (*mappings, self.memory, self.max_open))
 
     def placed(
         self, po_id: str, supplier: str, site: str, at: datetime, expected: date
@@ -185,3 +202,11 @@ class LeadTimeBook:
             self.memory,
             self.max_open,
         )
+
+
+NOTHING_LEARNT = LeadTimeBook()
+
+
+def nothing_learnt() -> LeadTimeBook:
+    """The shared book of a SKU that has learnt no lead time (what its snapshot restores to)."""
+    return NOTHING_LEARNT

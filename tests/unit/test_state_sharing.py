@@ -1,0 +1,146 @@
+"""SKU states share what they have in common (bin keys, empty mappings, bucket snapshots, empty
+lead-time books), live and after a snapshot is restored, without any rule seeing a difference
+(issue 9, memory)."""
+
+from __future__ import annotations
+
+import pickle
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from stock_factories import LON_A, LON_DOCK, counted, put_away, received, run
+
+from state.apply import apply
+from state.buckets import ZERO
+from state.catalog import Catalog
+from state.demand.lead_time import NOTHING_LEARNT, LeadTimeBook
+from state.outputs import Duplicate
+from state.shared import EMPTY
+from state.stock import SeenIds, SkuStock
+
+CLOCK = "RETRO-CLOCK"
+MUG = "TEA-MUG"
+BEFORE_SHARING = Path(__file__).parent / "snapshots" / "sku_stock_before_sharing.pickle"
+
+
+def received_and_put_away(catalog: Catalog, sku: str) -> SkuStock:
+    stock, _ = run(
+        catalog,
+        [
+            received(sku, 10, at=LON_DOCK),
+            put_away(sku, 10, src=LON_DOCK, dst=LON_A, minutes=1),
+        ],
+    )
+    return stock
+
+
+def restored(stock: SkuStock) -> SkuStock:
+    restored_stock: SkuStock = pickle.loads(pickle.dumps(stock))
+    return restored_stock
+
+
+def test_a_restored_snapshot_equals_the_state_it_was_taken_of(catalog: Catalog) -> None:
+    stock, _ = run(
+        catalog,
+        [
+            received(CLOCK, 10, at=LON_DOCK, lot="L7"),
+            put_away(CLOCK, 6, src=LON_DOCK, dst=LON_A, lot="L7", minutes=1),
+            counted(CLOCK, 5, at=LON_A, lot="L7", minutes=2),
+        ],
+    )
+
+    assert restored(stock) == stock
+    assert restored(restored(stock)) == stock
+
+
+def test_two_skus_share_their_bin_keys_buckets_and_empty_mappings(catalog: Catalog) -> None:
+    clock, mug = received_and_put_away(catalog, CLOCK), received_and_put_away(catalog, MUG)
+
+    for one, other in [(clock, mug), (restored(clock), restored(mug))]:
+        assert [id(key) for key in one.positions] == [id(key) for key in other.positions]
+        assert one.quantities_at(LON_A) is other.quantities_at(LON_A)
+        assert one.reservations is other.reservations is EMPTY
+        assert one.lots is other.in_transit is other.tag_reads is EMPTY
+
+
+def test_a_bin_a_put_away_emptied_holds_the_shared_zero(catalog: Catalog) -> None:
+    stock = received_and_put_away(catalog, CLOCK)
+
+    assert stock.quantities_at(LON_DOCK) is ZERO
+    assert restored(stock).quantities_at(LON_DOCK) is ZERO
+    assert stock.quantities_at(LON_A).available == 10
+    bin_a = stock.position((LON_A, ""))
+    assert bin_a.shared() is bin_a  # already on the shared snapshot: nothing to copy
+
+
+def test_the_shared_empty_mapping_cannot_be_filled_by_mistake() -> None:
+    stock = SkuStock.empty(CLOCK)
+
+    with pytest.raises(TypeError):
+        stock.lots["L1"] = None  # type: ignore[index]
+
+
+def test_a_snapshot_written_before_the_sharing_restores(catalog: Catalog) -> None:
+    """Bytes pickled by the previous `SkuStock` (a tuple of recent ids, a dict per mapping)."""
+    stock: SkuStock = pickle.loads(BEFORE_SHARING.read_bytes())
+
+    assert stock.quantities_at(LON_DOCK, "L1").available == 6
+    assert stock.quantities_at(LON_A, "L1").available == 3
+    assert stock.quantities_at(LON_A).available == 5
+    t0 = stock.position((LON_A, "")).entries[0][0] - timedelta(minutes=3)
+    assert stock.position((LON_DOCK, "L1")).entries == ((t0, 10), (t0 + timedelta(minutes=1), -4))
+    assert stock.expiry("L1") is not None
+    assert stock.reservations is EMPTY
+    assert [stock.has_seen(f"ev-{n}") for n in range(1, 6)] == [True] * 4 + [False]
+    again = received(CLOCK, 5, at=LON_A)
+    again = again.model_copy(update={"event_id": "ev-4"})
+    assert apply(stock, again, catalog)[1] == (Duplicate("ev-4", CLOCK),)
+    assert restored(stock) == stock
+
+
+def test_an_id_inside_a_remembered_id_is_not_seen() -> None:
+    seen = SeenIds().add("order-12", 1024).add("order-34", 1024)
+
+    assert "order-12" in seen
+    assert "order-34" in seen
+    assert "order-1" not in seen
+    assert "12" not in seen
+    assert "order-12\0order-34" not in seen
+    assert len(seen) == 2
+
+
+def test_an_event_id_with_a_nul_cannot_be_remembered() -> None:
+    with pytest.raises(ValueError, match="NUL"):
+        SeenIds().add("bad\0id", 1024)
+
+
+def test_a_full_chunk_of_recent_ids_moves_to_the_older_sets() -> None:
+    seen = SeenIds()
+    for n in range(70):
+        seen = seen.add(f"ev-{n}", 1024)
+
+    assert len(seen.older) == 1
+    assert len(seen.older[0]) == 64
+    assert len(seen) == 70
+    assert all(f"ev-{n}" in seen for n in range(70))
+    assert "ev-70" not in seen
+
+
+def test_a_lead_time_book_that_learnt_nothing_restores_as_the_shared_one() -> None:
+    book = LeadTimeBook()
+
+    assert book.open is book.suppliers is EMPTY
+    assert pickle.loads(pickle.dumps(book)) is NOTHING_LEARNT
+
+
+def test_a_lead_time_book_with_an_open_purchase_order_restores_equal() -> None:
+    placed_at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    book = LeadTimeBook(memory=5.0).placed("PO-7", "ACME", "LON", placed_at, date(2026, 1, 12))
+
+    again = pickle.loads(pickle.dumps(book))
+
+    assert again == book
+    assert again.memory == 5.0
+    assert again.asns is EMPTY
+    assert again.open["PO-7"].supplier == "ACME"
