@@ -15,15 +15,24 @@ Cancellations amend the day the order was placed, while that day is open (the re
 notes arrive minutes after their order); once the day is closed the demand stands. Units are
 the order lines' ordered quantities in base units: demand as customers asked for it, allocated
 or not (sales would hide the demand that a stock-out refused).
+
+The orders of each open day are kept (order id → units) only for those cancellations, in an
+immutable hash map (`immutables.Map`, a HAMT): adding an order or taking one back costs
+O(log n) and shares the rest of the map, where a tuple rebuilt on each order cost O(n) (O(n²)
+over a day) and churned memory. They go with their day when it closes, so what is held is the
+orders of the open days (one entry per order and day), never more.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 
+from immutables import Map
+
 ClosedDay = tuple[date, float]
+DayOrders = tuple[tuple[date, Map[str, float]], ...]  # open days in order, order id → units
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +43,16 @@ class DailyDemand:
     lateness: timedelta = timedelta(hours=6)
     start: date | None = None  # the first day not yet closed
     days: tuple[tuple[date, float], ...] = ()  # open days holding demand, in order
-    orders: tuple[tuple[str, date, float], ...] = ()  # orders placed on open days
+    orders: DayOrders = ()  # orders placed on open days, per day
     late_units: float = 0.0
+
+    def __setstate__(self, state: list[object]) -> None:
+        """Unpickle (Bytewax's recovery snapshots), reading the orders of a snapshot taken when
+        they were one (order id, day, units) tuple each, so a resumed run keeps its open days."""
+        values = dict(zip([f.name for f in fields(self)], state, strict=True))
+        values["orders"] = _per_day(values["orders"])
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
 
     def day_of(self, at: datetime) -> date:
         return at.astimezone(self.tz).date()
@@ -50,19 +67,24 @@ class DailyDemand:
         if day < start:
             return self._with(start, self.days, self.orders, self.late_units + units)
         days = _added(self.days, day, units)
-        orders = self.orders if order_id is None else (*self.orders, (order_id, day, units))
+        orders = self.orders if order_id is None else _ordered(self.orders, day, order_id, units)
         return self._with(start, days, orders, self.late_units)
 
     def cancel(self, order_id: str) -> DailyDemand:
         """Take back what `order_id` added, if its day is still open."""
-        mine = [(day, units) for oid, day, units in self.orders if oid == order_id]
-        if not mine:
+        if not any(order_id in placed for _, placed in self.orders):
             return self
         days = self.days
-        for day, units in mine:
+        orders: list[tuple[date, Map[str, float]]] = []
+        for day, placed in self.orders:
+            units = placed.get(order_id)
+            if units is None:
+                orders.append((day, placed))
+                continue
             days = _added(days, day, -units)
-        orders = tuple(order for order in self.orders if order[0] != order_id)
-        return self._with(self.start, days, orders, self.late_units)
+            if len(placed) > 1:
+                orders.append((day, placed.delete(order_id)))
+        return self._with(self.start, days, tuple(orders), self.late_units)
 
     def advance(self, watermark: datetime) -> tuple[DailyDemand, tuple[ClosedDay, ...]]:
         if self.start is None or watermark < self.closes_at(self.start):
@@ -77,7 +99,7 @@ class DailyDemand:
         )
         start = last + timedelta(days=1)
         days = tuple((day, units) for day, units in self.days if day >= start)
-        orders = tuple(order for order in self.orders if order[1] >= start)
+        orders = tuple((day, placed) for day, placed in self.orders if day >= start)
         return self._with(start, days, orders, self.late_units), closed
 
     def open_units(self) -> float:
@@ -87,7 +109,7 @@ class DailyDemand:
         self,
         start: date | None,
         days: tuple[tuple[date, float], ...],
-        orders: tuple[tuple[str, date, float], ...],
+        orders: DayOrders,
         late_units: float,
     ) -> DailyDemand:
         return DailyDemand(self.tz, self.lateness, start, days, orders, late_units)
@@ -104,3 +126,24 @@ def _added(
     held = dict(days)
     held[day] = held.get(day, 0.0) + units
     return tuple(sorted(held.items()))
+
+
+def _ordered(orders: DayOrders, day: date, order_id: str, units: float) -> DayOrders:
+    """`orders` with `units` more for `order_id` on `day` (the few open days stay in order)."""
+    for n, (held_day, placed) in enumerate(orders):
+        if held_day == day:
+            more = placed.set(order_id, placed.get(order_id, 0.0) + units)
+            return (*orders[:n], (day, more), *orders[n + 1 :])
+    added: DayOrders = (*orders, (day, Map({order_id: units})))
+    return tuple(sorted(added, key=lambda held: held[0]))
+
+
+def _per_day(orders: object) -> DayOrders:
+    """`orders` as they are kept now, from either shape (see `DailyDemand.__setstate__`)."""
+    assert isinstance(orders, tuple)
+    if all(len(held) == 2 for held in orders):
+        return orders
+    kept: DayOrders = ()
+    for order_id, day, units in orders:  # the old shape: (order id, day, units) per order
+        kept = _ordered(kept, day, order_id, units)
+    return kept
