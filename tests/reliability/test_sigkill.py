@@ -29,13 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.catalog_file import (
-    CatalogFile,
-    ChannelFile,
-    ComponentFile,
-    SkuFile,
-    UnitsFile,
-)
+from connectors.catalog_file import CatalogFile
 from connectors.kafka.producer import EventProducer
 from connectors.kafka.reader import read_to_end
 from connectors.kafka.topics import SEQUENCED
@@ -87,29 +81,7 @@ def retail_catalog(data_dir: Path) -> Catalog:
 def catalog_file(catalog: Catalog, path: Path) -> Path:
     """`catalog` as a `SKUFLOW_CATALOG` JSON file: the engine loads it in under a second, where
     building the Online Retail catalog from the data set takes ~10 s at every restart."""
-    document = CatalogFile(
-        skus=[
-            SkuFile(
-                code=sku.code,
-                units=UnitsFile(base=sku.units.base, factors=dict(sku.units.factors)),
-                gtins=dict(sku.gtins),
-                tracks_lot=sku.tracks_lot,
-                tracks_serial=sku.tracks_serial,
-                tracks_expiry=sku.tracks_expiry,
-                min_shelf_life_days=sku.min_shelf_life_days,
-                safety_stock=dict(sku.safety_stock),
-                channel_buffers=dict(sku.channel_buffers),
-                components=[ComponentFile(sku=c.sku, quantity=c.quantity) for c in sku.components],
-            )
-            for sku in catalog.skus.values()
-        ],
-        locations=list(catalog.locations),
-        channels=[
-            ChannelFile(code=c.code, priority=c.priority, buffer=c.buffer, shortfall=c.shortfall)
-            for c in catalog.channels.values()
-        ],
-        non_sellable_zones=sorted(catalog.non_sellable_zones),
-    )
+    document = CatalogFile.from_catalog(catalog)
     path.write_text(document.model_dump_json())
     return path
 
