@@ -132,6 +132,10 @@ class FoldLogic(StatefulBatchLogic[tuple[str, Event], "Folded | Applied", SkuSto
         self._catalog = catalog
         self._stock = stock
         self._applied = applied
+        # Resumed from a snapshot: the first batch re-asserts the SKU's view (absolute values,
+        # so harmless) even if its events are all redeliveries, which move nothing; a view that
+        # a crashed process computed and never wrote is so written after all.
+        self._resumed = stock is not None
 
     def on_batch(self, values: list[tuple[str, Event]]) -> tuple[list[Folded | Applied], bool]:
         emitted: list[Folded | Applied] = []
@@ -143,6 +147,9 @@ class FoldLogic(StatefulBatchLogic[tuple[str, Event], "Folded | Applied", SkuSto
                 emitted.append(Applied(event, outputs, self._stock))
             if any(isinstance(output, Movement) for output in outputs):
                 last_moved = event
+        if self._resumed and last_moved is None and values:
+            last_moved = values[-1][1]
+        self._resumed = False
         if last_moved is not None and self._stock is not None:
             view = view_of(self._stock, self._catalog, last_moved.occurred_at, last_moved.event_id)
             emitted.append(view)

@@ -9,7 +9,8 @@ import pytest
 from bytewax.testing import TestingSink, cluster_main, run_main
 
 from connectors.inprocess import events_source
-from dataflows.inventory import InventorySinks, build_inventory_flow
+from dataflows.inventory import FoldLogic, InventorySinks, build_inventory_flow
+from state.apply import apply
 from state.catalog import Catalog, Channel, Sku
 from state.events import (
     Event,
@@ -207,3 +208,19 @@ def test_a_jsonl_file_is_folded_line_by_line_and_a_bad_line_is_dead_lettered_by_
     run_main(build_inventory_flow(JsonLinesSource(path), sinks, catalog()))
     assert [(d.origin, d.code) for d in dead] == [("file:events.jsonl:4", "not_json")]
     assert len({e.event_id for e in ledger}) == len(lines)
+
+
+def test_a_resumed_sku_re_asserts_its_view_even_when_its_first_events_are_redeliveries() -> None:
+    """A process can fold an event and die before writing its view; after the resume the event
+    comes again as a redelivery, which moves nothing. The resumed SKU's first batch still writes
+    the view, so the live view and `current_stock` catch up with the state."""
+    event = receipt(1, "RETRO-CLOCK", 12)
+    stock, _ = apply(None, event, catalog(), sku="RETRO-CLOCK")
+
+    resumed = FoldLogic(catalog(), stock, applied=False)
+    first, _ = resumed.on_batch([("RETRO-CLOCK", event)])  # the same event, redelivered
+    second, _ = resumed.on_batch([("RETRO-CLOCK", event)])
+
+    views = [item for item in first if isinstance(item, SkuView)]
+    assert [v.positions[0].quantities.available for v in views] == [12]
+    assert not any(isinstance(item, SkuView) for item in second)  # only the first batch
