@@ -48,7 +48,7 @@ from state.catalog import Catalog
 from state.events import Event, ReservationExpired, parts_by_sku, skus_of
 from state.intake import DeadLetter, DeadLetterReason, RawEvent, dead_letter, decode
 from state.ledger import LedgerEntry, entries_of
-from state.outputs import Movement, Output
+from state.outputs import Duplicate, Movement, Output
 from state.routing_outcome import OrderRouted
 from state.routing_window import ToBatch
 from state.stock import SkuStock
@@ -132,14 +132,15 @@ class FoldLogic(StatefulBatchLogic[tuple[str, Event], "Folded | Applied", SkuSto
         self._catalog = catalog
         self._stock = stock
         self._applied = applied
-        # Resumed from a snapshot: the first batch re-asserts the SKU's view (absolute values,
-        # so harmless) even if its events are all redeliveries, which move nothing; a view that
-        # a crashed process computed and never wrote is so written after all.
+        # Resumed from a snapshot: if the first batch is nothing but redeliveries (which move
+        # nothing, so no view would follow), it still writes the SKU's view (absolute values, so
+        # harmless): a view that a crashed process computed and never wrote is written after all.
         self._resumed = stock is not None
 
     def on_batch(self, values: list[tuple[str, Event]]) -> tuple[list[Folded | Applied], bool]:
         emitted: list[Folded | Applied] = []
         last_moved: Event | None = None
+        redeliveries = self._resumed
         for sku, event in values:
             self._stock, outputs = apply(self._stock, event, self._catalog, sku=sku)
             emitted.extend(entries_of(event, sku, outputs))
@@ -147,7 +148,8 @@ class FoldLogic(StatefulBatchLogic[tuple[str, Event], "Folded | Applied", SkuSto
                 emitted.append(Applied(event, outputs, self._stock))
             if any(isinstance(output, Movement) for output in outputs):
                 last_moved = event
-        if self._resumed and last_moved is None and values:
+            redeliveries = redeliveries and all(isinstance(o, Duplicate) for o in outputs)
+        if redeliveries and last_moved is None and values:
             last_moved = values[-1][1]
         self._resumed = False
         if last_moved is not None and self._stock is not None:

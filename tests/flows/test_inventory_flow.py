@@ -224,3 +224,16 @@ def test_a_resumed_sku_re_asserts_its_view_even_when_its_first_events_are_redeli
     views = [item for item in first if isinstance(item, SkuView)]
     assert [v.positions[0].quantities.available for v in views] == [12]
     assert not any(isinstance(item, SkuView) for item in second)  # only the first batch
+
+
+def test_a_resumed_sku_whose_first_batch_is_new_but_moves_nothing_writes_no_view() -> None:
+    """Only redeliveries re-assert the view: a refused event after a resume moves nothing and
+    writes no view, as without the resume (so the view keeps the stamp of its last movement)."""
+    stock, _ = apply(None, receipt(1, "RETRO-CLOCK", 12), catalog(), sku="RETRO-CLOCK")
+
+    resumed = FoldLogic(catalog(), stock, applied=False)
+    refused = pick(2, "O-none", "RETRO-CLOCK", 5)  # no such order: rejected, moves nothing
+    first, _ = resumed.on_batch([("RETRO-CLOCK", refused)])
+
+    assert any(isinstance(item, LedgerEntry) for item in first)
+    assert not any(isinstance(item, SkuView) for item in first)
