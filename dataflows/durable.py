@@ -97,5 +97,10 @@ def output(
     if wrapped is sink:
         op.output(step_id, stream, sink)
         return
-    keyed = op.key_on(f"{step_id}_key", stream, key)
+    # One partition routes nothing: skip the per-item key (this runs for every ledger entry).
+    keyed = op.key_on(f"{step_id}_key", stream, key if parts > 1 else _one_partition)
     op.output(step_id, keyed, wrapped)
+
+
+def _one_partition(_item: object) -> str:
+    return ""
