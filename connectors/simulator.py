@@ -80,12 +80,13 @@ class _Floor:
 
     available: dict[tuple[str, str], int]
     open_lines: list[tuple[datetime, str, str, str, int]]  # (due, order, sku, site, qty)
+    held: dict[tuple[str, str], int]  # units put on hold: still on the shelf, not for sale
 
 
 def simulate(events: int, seed: int = 7) -> Iterator[Event | bytes]:
     """`events` floor and commercial events in event-time order (bad ones included)."""
     rng = random.Random(seed)
-    floor = _Floor(defaultdict(int), [])
+    floor = _Floor(defaultdict(int), [], defaultdict(int))
     clock = START
     emitted = 0
     n = 0
@@ -193,9 +194,12 @@ def _fulfil(line: tuple[datetime, str, str, str, int], now: datetime) -> list[Ev
 
 
 def _count(rng: random.Random, floor: _Floor, now: datetime, n: int, sku: str, site: str) -> Event:
-    # A count sees what the floor holds, give or take a unit or two of shrinkage.
-    book = floor.available[(sku, site)] + sum(
-        q for _, _, s, st, q in floor.open_lines if (s, st) == (sku, site)
+    # A count sees what the floor holds (units on hold are on the shelf too), give or take a
+    # unit or two of shrinkage.
+    book = (
+        floor.available[(sku, site)]
+        + floor.held[(sku, site)]
+        + sum(q for _, _, s, st, q in floor.open_lines if (s, st) == (sku, site))
     )
     shrinkage = min(rng.choice((0, 0, 0, 1, 2)), floor.available[(sku, site)])
     counted = book - shrinkage
@@ -216,6 +220,7 @@ def _damage(floor: _Floor, now: datetime, n: int, sku: str, site: str) -> Event:
             location=pick_face(site),
             reason="damaged",
         )
+    floor.held[(sku, site)] += 1
     return StatusChanged(
         **_stamp(now, "hold", n, site),
         sku=sku,

@@ -1,7 +1,7 @@
 """Sustained load: the full path fed at a steady rate for minutes, with no growth of lag or memory.
 
 The simulated floor (`connectors.simulator`, in its order, each event stamped with its own slot
-of wall-clock time at the rate, so that no two share a millisecond up to 1,000 a second) is
+of time at the rate, so that no two share a millisecond) is
 produced to Kafka at `SKUFLOW_SOAK_RATE` events a second (default 500: on this 2-core machine,
 shared, the whole path keeps up with 500 for the first minutes and not with 1,000; the rate must
 be one the engine keeps up with, or lag grows by construction) for
@@ -14,13 +14,16 @@ first is warm-up: caches, pools, allocator growth) the least-squares slope of th
 under 1% of the rate and that of memory under 50 KB a second (3 MB a minute), and the engine
 must still be running.
 
-The engine's state has horizons: a day's demand is kept until the day closes in event time, and
-a reservation nobody picks is held for `--hold-minutes` of wall clock (240 by default). Within
-them the working set grows by design, so this soak, shorter than both, also measures that growth
-(see the README's Reliability section for what remains). As a live deployment reading several
-topics should, the engine sequences with a one-second reorder window
-(`SKUFLOW_REORDER_WINDOW_SECONDS`: without it a put-away produced 2 ms after its receipt, on
-another topic, was now and then fetched and folded first, and its order's picks refused).
+The engine's state has horizons: a day's demand (its orders, kept for cancellations) is held
+until the day closes in event time, 6 h after midnight. Within a horizon the working set grows
+by design, so event time runs `SKUFLOW_SOAK_TIME_SCALE` times faster than the wall clock (1,440
+by default: a day a minute, the run's events stamped over the ten days before it starts), and
+the second half of the run sees a steady state of days opening and closing. The merge's
+reorder window, event time too, is one second of the wall clock scaled the same way (as a live
+deployment reading several topics should sequence: without it a put-away produced 2 ms after
+its receipt, on another topic, was now and then fetched and folded first, and its order's picks
+refused). Rejections are printed by event type and reason: a refused pick leaves a reservation
+held for `--hold-minutes` of wall clock.
 """
 
 from __future__ import annotations
@@ -56,7 +59,11 @@ MAX_LAG_SLOPE = 0.01 * RATE  # events per second of growth
 MAX_RSS_SLOPE = 50_000  # bytes per second of growth
 # Extra `skuflow run` options, to bisect a growth (e.g. "--no-routing").
 ENGINE_ARGS = os.environ.get("SKUFLOW_SOAK_ENGINE_ARGS", "").split()
-REORDER_WINDOW_SECONDS = os.environ.get("SKUFLOW_REORDER_WINDOW_SECONDS", "1")
+# Event time passes this many times faster than the wall clock, so that the state's event-time
+# horizons (a day's demand, closed 6 h after midnight) pass several times within the run.
+TIME_SCALE = float(os.environ.get("SKUFLOW_SOAK_TIME_SCALE", "1440"))
+# The merge's reorder window is event time: one second of the wall clock, scaled.
+REORDER_WINDOW_SECONDS = os.environ.get("SKUFLOW_REORDER_WINDOW_SECONDS", f"{TIME_SCALE:g}")
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,16 @@ def finished(wiring: Wiring) -> int:
             " + (SELECT count(*) FROM dead_letter)"
         ).fetchone()
     return int(row[0]) if row else 0
+
+
+def rejections(wiring: Wiring) -> dict[tuple[str, str], int]:
+    """Rejected events by (event type, reason)."""
+    with connect(wiring) as conn:
+        rows = conn.execute(
+            "SELECT event_type, reason_code, count(*) FROM ledger WHERE kind = 'Rejected'"
+            " GROUP BY 1, 2 ORDER BY 3 DESC"
+        ).fetchall()
+    return {(str(kind), str(reason)): int(n) for kind, reason, n in rows}
 
 
 def slope(samples: list[Sample], value: str) -> float:
@@ -133,18 +150,22 @@ def test_a_sustained_rate_for_minutes_grows_neither_lag_nor_memory(wiring: Wirin
     try:
         began = time.monotonic()
         next_sample = began
-        start = datetime.now(UTC)  # Kafka refuses times over an hour ahead of its clock
+        # Kafka refuses times over an hour ahead of its clock: event time ends about now.
+        start = datetime.now(UTC) - timedelta(seconds=MINUTES * 60 * TIME_SCALE)
         for tick in range(int(MINUTES * 60 / TICK)):
             for event in (next(events) for _ in range(int(RATE * TICK))):
+                # Its slot at the rate, not the instant of a tick's burst: Kafka's timestamps are
+                # milliseconds, and the merge orders a tie by topic name, which put the floor's
+                # picks before their orders and counts before their picks (folded in process,
+                # 1,497 of 7,115 picks refused, against 20 with a slot each).
+                at = start + timedelta(seconds=produced / RATE * TIME_SCALE)
                 if isinstance(event, bytes):  # the simulator's bad input: dead-lettered
-                    raw.produce(wiring.topics.name("commands"), value=event)
+                    # Stamped like the rest: stamped by the producer's clock, ahead of the
+                    # scaled time, it moved the merge's watermark past every record held and
+                    # released the reorder window early (put-aways before their receipts).
+                    stamp = int(at.timestamp() * 1000)
+                    raw.produce(wiring.topics.name("commands"), value=event, timestamp=stamp)
                 else:
-                    # Its slot at the rate, not the instant of a tick's burst: Kafka's timestamps
-                    # are milliseconds, and the merge orders a tie by topic name, which put the
-                    # floor's picks before their orders and counts before their picks (folded in
-                    # process, 1,497 of 7,115 picks refused, against 20 with a slot each), so
-                    # reservations stayed open for the whole hold (4 h), growing the state.
-                    at = start + timedelta(seconds=produced / RATE)
                     producer.send(event.model_copy(update={"occurred_at": at}))
                 produced += 1
             producer.flush()
@@ -172,8 +193,10 @@ def test_a_sustained_rate_for_minutes_grows_neither_lag_nor_memory(wiring: Wirin
     lag_slope, rss_slope = slope(second_half, "lag"), slope(second_half, "rss")
     print(
         f"\n[sustained load] {produced:,} events at {RATE}/s for {MINUTES:g} min {ENGINE_ARGS}, "
-        f"reorder window {REORDER_WINDOW_SECONDS} s"
+        f"reorder window {REORDER_WINDOW_SECONDS} s, event time x{TIME_SCALE:g}"
     )
+    refused = rejections(wiring)
+    print("  rejected: " + (", ".join(f"{t} {r} {n:,}" for (t, r), n in refused.items()) or "none"))
     # Events finished per CPU-second of the engine: falls if the engine itself slows down, holds
     # if it is only starved of CPU by other work on the machine.
     print("   t (s)   produced   finished    lag   RSS (MB)  engine CPU %  events/CPU-s")
