@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -17,6 +17,10 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 
 from connectors.settings import Settings
 from state.events import Event
+
+if TYPE_CHECKING:
+    from state.catalog import Catalog
+    from state.replenishment import ReplenishmentConfig
 
 log = logging.getLogger("skuflow")
 console = Console(stderr=True)
@@ -74,7 +78,11 @@ def run(
         ),
     ] = 0.0,
 ) -> None:
-    """Run the inventory dataflow: Kafka in; Redis view, PostgreSQL ledger, Kafka changes out."""
+    """Run the inventory dataflow: Kafka in; Redis view, PostgreSQL ledger, Kafka changes out.
+
+    Reorder proposals follow SKUFLOW_REPLENISHMENT_* and the per-SKU master file
+    SKUFLOW_REPLENISHMENT_FILE (a CSV; a bad row stops the start, naming its line and field).
+    """
     from bytewax.dataflow import Dataflow
 
     from connectors.catalog_file import load_catalog
@@ -105,6 +113,9 @@ def run(
     # Each output has one partition per process of the cluster (dataflows/durable.py).
     wiring = replace(Wiring.from_settings(settings), output_parts=len(peers) if peers else 1)
     catalog = load_catalog(settings.catalog, settings.data_dir, settings.cache_dir)
+    wiring = replace(
+        wiring, replenishment_config=_replenishment(settings, settings.catalog, catalog)
+    )
     router = (
         Routing.for_catalog(
             catalog,
@@ -147,6 +158,19 @@ def run(
         go(sequencer_flow(wiring, catalog, router), recovery / "sequence" if recovery else None)
     if stage in ("all", "fold"):
         go(log_fold_flow(wiring, catalog, routing=router), recovery / "fold" if recovery else None)
+
+
+def _replenishment(settings: Settings, catalog_name: str, catalog: Catalog) -> ReplenishmentConfig:
+    """Settings' defaults and the master file (logged: where they came from); a bad file stops
+    the command with its message (file, line, field)."""
+    from connectors.replenishment_config import replenishment_for
+    from connectors.replenishment_master import MasterFileError
+
+    try:
+        return replenishment_for(settings, catalog_name, catalog).config
+    except MasterFileError as exc:
+        typer.echo(f"skuflow: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _drop_option(argv: list[str], name: str) -> list[str]:
@@ -263,6 +287,9 @@ def _inline(settings: Settings, events: Iterable[Event]) -> int:
     wiring = Wiring.from_settings(settings)
     wiring.prepare()
     catalog = load_catalog("online-retail", settings.data_dir, settings.cache_dir)
+    wiring = replace(
+        wiring, replenishment_config=_replenishment(settings, "online-retail", catalog)
+    )
     tune_for_streaming()
     counted = 0
 

@@ -10,8 +10,10 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from state.demand.policy import SERVICE_LEVELS
 
 
 class Settings(BaseSettings):
@@ -95,6 +97,106 @@ class Settings(BaseSettings):
         le=30,
         description="How long POST /v1/orders waits for the dataflow's decision before a 202.",
     )
+    # ---- replenishment (issue #7): the defaults; a master file sets them per SKU ----
+    replenishment_file: Path | None = Field(
+        None,
+        description=(
+            "A per-SKU replenishment master (CSV: sku, supplier, class, pack_size, moq, "
+            "unit_cost, rule, review_days, service_level, lead_time_days, lead_time_std_days; "
+            "see connectors/replenishment_master.py). Unset: every SKU on the defaults below."
+        ),
+    )
+    replenishment_supplier: str = Field(
+        "default", min_length=1, description="Supplier of a SKU the master file does not name."
+    )
+    replenishment_class: str = Field(
+        "BY",
+        pattern=r"^[ABC][XYZ]$",
+        description=(
+            "ABC/XYZ class of a SKU neither the master file nor the data classifies "
+            "(A/B/C by demand value, X/Y/Z by steadiness: AX ... CZ)."
+        ),
+    )
+    replenishment_service_levels: dict[str, float] = Field(
+        default_factory=dict,
+        description=(
+            'Service level per class, as JSON {"AX": 0.99, ...}, replacing those classes\' '
+            "levels in the built-in table (AX 0.98 ... CZ 0.90); each strictly between 0 and 1."
+        ),
+    )
+    replenishment_service_level: float | None = Field(
+        None,
+        description=(
+            "One service level for every SKU instead of its class's (a SKU's own service_level "
+            "in the master file still wins); strictly between 0 and 1, e.g. 0.95."
+        ),
+    )
+    replenishment_rule: Literal["order_up_to", "eoq"] = Field(
+        "order_up_to",
+        description=(
+            "How much to order at the reorder point: up to ROP + review_days of demand, or the "
+            "economic order quantity (needs unit_cost, order cost and holding rate)."
+        ),
+    )
+    replenishment_review_days: float = Field(
+        14.0, gt=0, le=365, description="Days of demand an order-up-to order covers beyond the ROP."
+    )
+    replenishment_order_cost: float = Field(
+        50.0, gt=0, description="Cost of placing one purchase order (EOQ only), in currency."
+    )
+    replenishment_holding_rate: float = Field(
+        0.25, gt=0, le=5, description="Holding cost per year as a share of unit cost (EOQ only)."
+    )
+    replenishment_lead_time_days: float = Field(
+        7.0,
+        gt=0,
+        le=365,
+        description="Lead time (days) assumed for a supplier until its receipts teach it.",
+    )
+    replenishment_lead_time_std_days: float = Field(
+        2.0, ge=0, le=365, description="Standard deviation (days) of that assumed lead time."
+    )
+    replenishment_lateness_hours: float = Field(
+        6.0,
+        ge=0,
+        le=168,
+        description="How long a day's demand stays open for late events before it is learnt.",
+    )
+    replenishment_min_days: int = Field(
+        14,
+        ge=1,
+        le=3650,
+        description="Days of demand a SKU-site must have learnt before it may be proposed.",
+    )
+
+    @field_validator("replenishment_service_level")
+    @classmethod
+    def _one_level(cls, level: float | None) -> float | None:
+        if level is not None and not 0 < level < 1:
+            msg = (
+                f"SKUFLOW_REPLENISHMENT_SERVICE_LEVEL is {level}: set it strictly between 0 and "
+                "1 (0.95 means 95%), or leave it unset to use each class's level"
+            )
+            raise ValueError(msg)
+        return level
+
+    @field_validator("replenishment_service_levels")
+    @classmethod
+    def _levels_per_class(cls, levels: dict[str, float]) -> dict[str, float]:
+        for name, level in levels.items():
+            if name not in SERVICE_LEVELS:
+                msg = (
+                    f"SKUFLOW_REPLENISHMENT_SERVICE_LEVELS: {name!r} is not a class; "
+                    f"use {', '.join(SERVICE_LEVELS)}"
+                )
+                raise ValueError(msg)
+            if not 0 < level < 1:
+                msg = (
+                    f"SKUFLOW_REPLENISHMENT_SERVICE_LEVELS: {name}'s level is {level}; set it "
+                    "strictly between 0 and 1 (0.95 means 95%)"
+                )
+                raise ValueError(msg)
+        return levels
 
 
 def export_api_keys(keys_json: str) -> None:

@@ -27,7 +27,10 @@ from api.publisher import QueuePublisher
 from api.refusals import LedgerRefusals
 from api.server import keys_banner
 from connectors.replay.online_retail import ReplayStats, build_catalog, data_file, replay
+from connectors.replenishment_config import replenishment_for
+from connectors.replenishment_master import MasterFileError
 from connectors.routing_config import routing_policy_for
+from connectors.settings import Settings
 from connectors.simulator import build_catalog as simulated_catalog
 from connectors.simulator import simulate
 from dataflows.embedded import SCHEMA, EmbeddedEngine
@@ -79,8 +82,19 @@ def paced(
 def run_demo_server(options: DemoOptions, console: Console | None = None) -> None:
     console = console or Console()
     catalog, events, what = choose_stream(options, console)
-    policy = routing_policy_for("online-retail" if "Online Retail" in what else "", catalog)
-    engine = EmbeddedEngine(catalog, options.work_dir / "postgres", routing_policy=policy).start()
+    name = "online-retail" if "Online Retail" in what else ""
+    policy = routing_policy_for(name, catalog)
+    try:
+        replenishment = replenishment_for(Settings(), name, catalog, options.data_dir)
+    except MasterFileError as exc:
+        console.print(str(exc), style="red", markup=False)
+        raise SystemExit(2) from None
+    engine = EmbeddedEngine(
+        catalog,
+        options.work_dir / "postgres",
+        routing_policy=policy,
+        replenishment_config=replenishment.config,
+    ).start()
     keys, key_of = ApiKeys.generate()
     ledger = LedgerReader(engine.dsn, SCHEMA, max_size=4)
     deps = ApiDeps(
@@ -98,6 +112,7 @@ def run_demo_server(options: DemoOptions, console: Console | None = None) -> Non
     web.start()
     base = f"http://127.0.0.1:{options.port}"
     console.print(f"[bold]skuflow demo[/bold]: {what}, at {options.speed:,.0f}× real time.")
+    console.print(f"Replenishment settings: {replenishment.source}")
     console.print(f"[bold]Dashboard: {base}/[/bold]  (open it and paste the admin key below)")
     console.print(f"API: {base}/v1   docs: {base}/docs   health: {base}/healthz")
     console.print(keys_banner(key_of).replace(".../", f"{base}/"))

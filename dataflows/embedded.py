@@ -34,6 +34,7 @@ from dataflows.routing import Routing
 from state.catalog import Catalog
 from state.events import Event
 from state.intake import RawEvent
+from state.replenishment import ReplenishmentConfig
 from state.routing_policy import RoutingPolicy
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ class EmbeddedEngine:
     _thread: threading.Thread | None = None
     published: int = 0
     routing_policy: RoutingPolicy | None = None  # routes orders and records their decisions
+    # how SKUs are replenished (connectors/replenishment_config.py builds it from Settings)
+    replenishment_config: ReplenishmentConfig = field(default_factory=ReplenishmentConfig)
 
     def start(self) -> EmbeddedEngine:
         self._postgres = EmbeddedPostgres(self.data_dir, fresh=self.fresh)
@@ -66,6 +69,7 @@ class EmbeddedEngine:
             taps=[
                 ReplenishmentTap(
                     self.catalog,
+                    self.replenishment_config,
                     sinks=[ReorderProposalSink(self.dsn, SCHEMA)],
                     forecast_sinks=[DemandForecastSink(self.dsn, SCHEMA)],
                 )

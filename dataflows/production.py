@@ -12,7 +12,7 @@ forecasts: PostgreSQL `demand_forecast`).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 from bytewax.dataflow import Dataflow
@@ -69,6 +69,8 @@ class Wiring:
     partitions: int = 4
     reorder_window_seconds: float = 0.0  # see connectors/kafka/merged_source.py
     output_parts: int = 1  # partitions of each output (dataflows/durable.py): the cluster's size
+    # defaults unless the run set them (connectors/replenishment_config.py: Settings + the file)
+    replenishment_config: ReplenishmentConfig = field(default_factory=ReplenishmentConfig)
 
     @classmethod
     def from_settings(cls, settings: Settings, partitions: int = 4) -> Wiring:
@@ -122,7 +124,7 @@ class Wiring:
     def replenishment(self, catalog: Catalog) -> ReplenishmentTap:
         return ReplenishmentTap(
             catalog,
-            ReplenishmentConfig(),
+            self.replenishment_config,
             [
                 ReorderProposalSink(self.postgres_dsn, self.postgres_schema),
                 ProposalsSink(self.broker_list, self.topics.name(PROPOSALS)),

@@ -18,9 +18,9 @@ after it (same key, same worker, same order). Per event:
    `LeadTimeBook` (per supplier).
 4. For each site the event touched (or whose days closed), once `min_days` days are learnt: the
    inventory position from the stock, demand over the lead time from the forecaster, the lead
-   time from the book, the service level from the SKU's ABC/XYZ class; `state.demand.policy.plan`
-   gives safety stock, reorder point and quantity, and the site's `ReorderTrigger` decides
-   whether that is a new `ReorderProposed`.
+   time from the book (shrunk towards the SKU's prior), the service level set for the SKU or
+   else its ABC/XYZ class's; `state.demand.policy.plan` gives safety stock, reorder point and
+   quantity, and the site's `ReorderTrigger` decides whether that is a new `ReorderProposed`.
 
 Over the lead time L (days, rounded up to whole days n): Σ forecast(h) for h = 1..n gives mean
 μ and variance v; d = μ / n and σd = √(v / n) per day.
@@ -37,7 +37,13 @@ from state.allocation import demands_for
 from state.catalog import Catalog
 from state.demand.daily import DailyDemand
 from state.demand.lead_time import LeadTimeBook
-from state.demand.policy import InventoryPosition, PolicySettings, plan, service_level_for
+from state.demand.policy import (
+    SERVICE_LEVELS,
+    InventoryPosition,
+    PolicySettings,
+    plan,
+    service_level_for,
+)
 from state.demand.proposals import ReorderProposed, ReorderTrigger, proposal_id
 from state.demand.published import HORIZON_DAYS, DemandForecast, learn_days
 from state.demand.selector import AdaptiveForecaster, daily_forecaster
@@ -72,10 +78,15 @@ class ReplenishmentConfig:
     min_days: int = 14  # days learnt before a site's forecast may raise a proposal
     lead_time_days: float = 7.0  # the prior, until receipts teach the supplier's
     lead_time_std_days: float = 2.0
+    # SKU → (mean, std) days: the prior quoted for this SKU by its supplier (else the above)
+    lead_time_priors: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     suppliers: Mapping[str, str] = field(default_factory=dict)  # SKU → supplier
     default_supplier: str = "default"
     classes: Mapping[str, str] = field(default_factory=dict)  # SKU → "AX" ... "CZ"
     default_class: str = "BY"
+    class_levels: Mapping[str, float] = field(default_factory=lambda: dict(SERVICE_LEVELS))
+    # SKU → a service level chosen for it, which wins over its class's
+    service_levels: Mapping[str, float] = field(default_factory=dict)
     policies: Mapping[str, PolicySettings] = field(default_factory=dict)  # SKU → settings
     default_policy: PolicySettings = field(default_factory=PolicySettings)
     default_site: str | None = None  # for demand that names no site and reserved nothing
@@ -85,11 +96,18 @@ class ReplenishmentConfig:
     def supplier(self, sku: str) -> str:
         return self.suppliers.get(sku, self.default_supplier)
 
+    def lead_time_prior(self, sku: str) -> tuple[float, float]:
+        """(mean, std) days the SKU's lead time starts from, until receipts teach it."""
+        return self.lead_time_priors.get(sku, (self.lead_time_days, self.lead_time_std_days))
+
     def policy(self, sku: str) -> tuple[PolicySettings, str]:
-        """The SKU's settings, their service level set by its ABC/XYZ class."""
+        """The SKU's settings, their service level its own (`service_levels`) or else its
+        ABC/XYZ class's (`class_levels`)."""
         settings = self.policies.get(sku, self.default_policy)
         cls = self.classes.get(sku, self.default_class)
-        level = service_level_for(cls)
+        level = self.service_levels.get(sku)
+        if level is None:
+            level = service_level_for(cls, self.class_levels)
         return _with_level(settings, level), cls
 
 
@@ -301,7 +319,7 @@ def _consider(
     assert held.forecaster is not None
     sku = state.sku
     supplier = config.supplier(sku)
-    lead = state.lead_times.estimate(supplier, config.lead_time_days, config.lead_time_std_days)
+    lead = state.lead_times.estimate(supplier, *config.lead_time_prior(sku))
     days = max(1, math.ceil(lead.mean))
     horizon = held.forecaster.horizon(days)
     demand, demand_std = horizon.mean / days, math.sqrt(horizon.variance / days)

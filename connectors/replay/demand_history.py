@@ -23,7 +23,14 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from connectors.replay.online_retail import COLUMNS, UK_TIME, data_file, is_product, replay
+from connectors.replay.online_retail import (
+    COLUMNS,
+    UK_TIME,
+    data_file,
+    data_rows,
+    is_product,
+    replay,
+)
 from state.events import OrderCancelled, OrderPlaced
 
 CARPARTS_FILE = "carparts_monthly.csv.gz"
@@ -92,24 +99,18 @@ def online_retail_demand(data_dir: Path, limit_rows: int | None = None) -> Retai
 def unit_prices(path: Path, limit_rows: int | None = None) -> dict[str, float]:
     """Median UnitPrice per product StockCode over its sales rows (quantity and price > 0)."""
     prices: dict[str, list[float]] = defaultdict(list)
-    with gzip.open(path, "rt", encoding="utf-8", errors="replace", newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None or tuple(header) != COLUMNS:
-            msg = f"{path}: expected the columns {','.join(COLUMNS)}, got {header}"
-            raise ValueError(msg)
-        for number, fields in enumerate(reader, start=1):
-            if limit_rows is not None and number > limit_rows:
-                break
-            if len(fields) != len(COLUMNS):
-                continue
-            code = fields[1].strip()
-            try:
-                quantity, price = int(fields[3]), float(fields[5])
-            except ValueError:
-                continue
-            if is_product(code) and quantity > 0 and price > 0:
-                prices[code].append(price)
+    for number, fields in enumerate(data_rows(path), start=1):
+        if limit_rows is not None and number > limit_rows:
+            break
+        if len(fields) != len(COLUMNS):
+            continue
+        code = fields[1].strip()
+        try:
+            quantity, price = int(fields[3]), float(fields[5])
+        except ValueError:
+            continue
+        if is_product(code) and quantity > 0 and price > 0:
+            prices[code].append(price)
     return {code: statistics.median(values) for code, values in prices.items()}
 
 

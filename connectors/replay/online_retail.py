@@ -245,14 +245,25 @@ class Row:
         return self.invoice.startswith("C")
 
 
+def data_rows(path: Path) -> Iterator[list[str]]:
+    """The file's data rows as fields, after checking its header (a csv error raises)."""
+    with gzip.open(path, "rt", encoding="utf-8", errors="replace", newline="") as handle:
+        yield from _checked(path, csv.reader(handle))
+
+
+def _checked(path: Path, reader: Iterator[list[str]]) -> Iterator[list[str]]:
+    """`reader` past its header, which must be the Online Retail columns."""
+    header = next(reader, None)
+    if header is None or tuple(header) != COLUMNS:
+        msg = f"{path}: expected the columns {','.join(COLUMNS)}, got {header}"
+        raise ValueError(msg)
+    return reader
+
+
 def _records(path: Path) -> Iterator[tuple[int, list[str] | None]]:
     """(data row number, fields) for each record; None when the csv reader cannot read one."""
     with gzip.open(path, "rt", encoding="utf-8", errors="replace", newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None or tuple(header) != COLUMNS:
-            msg = f"{path}: expected the columns {','.join(COLUMNS)}, got {header}"
-            raise ValueError(msg)
+        reader = _checked(path, csv.reader(handle))
         number = 0
         while True:
             number += 1
