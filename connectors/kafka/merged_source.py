@@ -21,9 +21,12 @@ retries, a redelivery). With a reorder window of W seconds (`SKUFLOW_REORDER_WIN
 default 0: off, no added latency), the merged records pass through a `ReorderWindow` that restores
 event-time order for every pair whose times differ by at most W:
 
-- the watermark is the largest timestamp the merge has released. When the merge releases a
-  record at T, every partition's head is at T or later (or the partition is at its end), and a
-  record behind a head is at most W older than it; so nothing still to come is older than T - W;
+- the watermark is the largest timestamp the merge has released, but never past the wall clock
+  (a record stamped in the future, by a producer whose clock runs fast, would otherwise release
+  everything held at once: the sustained-load soak found put-aways folded before their receipts
+  that way, the future being their bad input's). When the merge releases a record at T, every
+  partition's head is at T or later (or the partition is at its end), and a record behind a
+  head is at most W older than it; so nothing still to come is older than T - W;
 - a record is held until the watermark passes its time + W, then released in (timestamp, topic,
   partition, offset) order (the merge's own order, so an in-order stream is sequenced exactly as
   with no window); events of equal time keep their order of arrival in each partition;
@@ -86,10 +89,14 @@ class ReorderWindow:
     def __len__(self) -> int:
         return len(self._held)
 
-    def hold(self, record: Record) -> None:
+    def hold(self, record: Record, now_ms: int | None = None) -> None:
+        """Hold `record`; with `now_ms` (the wall clock), its time moves the watermark no further
+        than now: a record stamped ahead of the clock (a producer whose clock runs fast, a
+        tool stamping its own times) must not release what is held for the others."""
         heapq.heappush(self._held, record)
-        if self.watermark is None or record[0] > self.watermark:
-            self.watermark = record[0]
+        stamp = record[0] if now_ms is None else min(record[0], now_ms)
+        if self.watermark is None or stamp > self.watermark:
+            self.watermark = stamp
 
     def release(self) -> list[Record]:
         """Every held record older than `watermark - window_ms`, oldest first."""
@@ -178,8 +185,9 @@ class _MergedPartition(StatefulSourcePartition[RawEvent, Offsets]):
     def _reorder(self, merged: list[Record]) -> list[RawEvent]:
         window = self._window
         assert window is not None
+        now_ms = int(time.time() * 1000)
         for record in merged:
-            window.hold(record)
+            window.hold(record, now_ms)
         released = window.release()
         if self._drained():
             now = time.monotonic()

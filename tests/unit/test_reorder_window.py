@@ -35,6 +35,16 @@ def test_an_event_is_held_until_the_watermark_is_a_window_past_it() -> None:
     assert len(window) == 3
 
 
+def test_a_record_stamped_ahead_of_the_clock_does_not_release_what_is_held() -> None:
+    window = ReorderWindow(1000)
+    window.hold(record(5000), now_ms=5500)
+    window.hold(record(3_600_000, MOVES), now_ms=5500)  # an hour ahead of the clock
+    assert window.release() == []
+    window.hold(record(6100, offset=1), now_ms=6100)  # the clock and the stream pass 5000 + W
+    assert times(window.release()) == [5000]
+    assert times(window.release_all()) == [6100, 3_600_000]
+
+
 def test_a_late_event_within_the_window_is_released_before_the_later_ones() -> None:
     window = ReorderWindow(1000)
     for offset, ts in enumerate((2000, 2600, 2300, 2100, 4000)):
