@@ -141,20 +141,24 @@ class FoldLogic(StatefulBatchLogic[tuple[str, Event], "Folded | Applied", SkuSto
         emitted: list[Folded | Applied] = []
         last_moved: Event | None = None
         redeliveries = self._resumed
+        catalog, stock, applied = self._catalog, self._stock, self._applied
         for sku, event in values:
-            self._stock, outputs = apply(self._stock, event, self._catalog, sku=sku)
+            stock, outputs = apply(stock, event, catalog, sku=sku)
             emitted.extend(entries_of(event, sku, outputs))
-            if self._applied:
-                emitted.append(Applied(event, outputs, self._stock))
-            if any(isinstance(output, Movement) for output in outputs):
-                last_moved = event
-            redeliveries = redeliveries and all(isinstance(o, Duplicate) for o in outputs)
+            if applied:
+                emitted.append(Applied(event, outputs, stock))
+            for output in outputs:
+                if isinstance(output, Movement):
+                    last_moved = event
+                    break
+            if redeliveries:
+                redeliveries = all(isinstance(o, Duplicate) for o in outputs)
+        self._stock = stock
         if redeliveries and last_moved is None and values:
             last_moved = values[-1][1]
         self._resumed = False
-        if last_moved is not None and self._stock is not None:
-            view = view_of(self._stock, self._catalog, last_moved.occurred_at, last_moved.event_id)
-            emitted.append(view)
+        if last_moved is not None and stock is not None:
+            emitted.append(view_of(stock, catalog, last_moved.occurred_at, last_moved.event_id))
         return emitted, StatefulBatchLogic.RETAIN
 
     def snapshot(self) -> SkuStock:

@@ -35,18 +35,30 @@ from state.stock import SkuStock
 
 
 def sellable_by_site(stock: SkuStock, catalog: Catalog, as_of: date) -> dict[str, int]:
-    """sellable(site) for every site holding sellable stock, in one pass (base units)."""
-    sku = catalog.sku(stock.sku)
+    """sellable(site) for every site holding sellable stock, in one pass (base units).
+
+    `Catalog.is_sellable_location` and `Sku.is_sellable_lot` spelled out: this runs for every
+    event that moves stock and for every view, and the calls cost more than the arithmetic."""
+    return _sellable(stock, catalog.sku(stock.sku), catalog, as_of)
+
+
+def _sellable(stock: SkuStock, sku: Sku, catalog: Catalog, as_of: date) -> dict[str, int]:
+    locations = catalog.locations
+    non_sellable = catalog.non_sellable_zones
+    lots = stock.lots
     by_site: dict[str, int] = {}
     for (path, lot), position in stock.positions.items():
         available = position.quantities.available
-        if (
-            available
-            and catalog.is_sellable_location(path)
-            and sku.is_sellable_lot(stock.expiry(lot), as_of)
-        ):
-            site = catalog.locations[path].site
-            by_site[site] = by_site.get(site, 0) + available
+        if not available:
+            continue
+        location = locations.get(path)
+        if location is None or (non_sellable and location.zone_path in non_sellable):
+            continue
+        expiry = lots.get(lot)
+        if expiry is not None and not sku.is_sellable_lot(expiry, as_of):
+            continue
+        site = location.site
+        by_site[site] = by_site.get(site, 0) + available
     return by_site
 
 
@@ -68,8 +80,14 @@ def site_atp(stock: SkuStock, catalog: Catalog, site: str, as_of: date) -> int:
 def network_atp(stock: SkuStock, catalog: Catalog, as_of: date) -> int:
     """Σ site ATP over every site (a site without sellable stock contributes 0)."""
     sku = catalog.sku(stock.sku)
-    by_site = sellable_by_site(stock, catalog, as_of)
-    return sum(_floored(sellable, sku, site) for site, sellable in by_site.items())
+    safety = sku.safety_stock
+    by_site = _sellable(stock, sku, catalog, as_of)
+    network = 0
+    for site, sellable in by_site.items():
+        atp = sellable - safety.get(site, 0)  # `_floored`, spelled out: once per movement
+        if atp > 0:
+            network += atp
+    return network
 
 
 def buffers_above(sku: Sku, catalog: Catalog, channel: Channel) -> int:
@@ -110,11 +128,24 @@ def atp_report(stock: SkuStock, catalog: Catalog, as_of: date) -> AtpReport:
     """The same figures as `site_atp`, `network_atp` and `channel_atp`, from one pass over the
     SKU's positions (the live view asks for all of them after every batch)."""
     sku = catalog.sku(stock.sku)
-    by_site = sellable_by_site(stock, catalog, as_of)
-    sites = {site: _floored(by_site.get(site, 0), sku, site) for site in sorted(catalog.sites)}
-    network = sum(_floored(sellable, sku, site) for site, sellable in by_site.items())
-    channels = {
-        code: max(0, network - buffers_above(sku, catalog, catalog.channels[code]))
-        for code in sorted(catalog.channels)
-    }
+    by_site = _sellable(stock, sku, catalog, as_of)
+    # `_floored` and `buffers_above` spelled out (the live view asks after every batch): the
+    # buffers are read once as (priority, buffer) pairs, not once per pair of channels.
+    safety = sku.safety_stock
+    sites: dict[str, int] = {}
+    for site in sorted(catalog.sites):
+        atp = by_site.get(site, 0) - safety.get(site, 0)
+        sites[site] = atp if atp > 0 else 0
+    network = 0
+    for site, sellable in by_site.items():
+        atp = sellable - safety.get(site, 0)
+        if atp > 0:
+            network += atp
+    by_code = catalog.channels
+    held = [(c.priority, catalog.buffer(sku, c)) for c in by_code.values()]
+    channels: dict[str, int] = {}
+    for code in sorted(by_code):
+        priority = by_code[code].priority
+        left = network - sum([buffer for above, buffer in held if above < priority])
+        channels[code] = left if left > 0 else 0
     return AtpReport(sku=stock.sku, as_of=as_of, sites=sites, network=network, channels=channels)

@@ -55,8 +55,9 @@ from datetime import datetime
 
 from state.catalog import Catalog
 from state.events import OrderPlaced
-from state.routing_policy import RoutingPolicy
+from state.routing_policy import Lane, RoutingPolicy
 
+EMPTY_ATP: Mapping[str, int] = {}  # never written: the picture of a SKU it knows nothing of
 Assignment = tuple[str | None, ...]  # a primary site per line (None: nowhere to ship from)
 PriorityKey = tuple[int, int, datetime, str]
 
@@ -222,6 +223,14 @@ def _by_lane(
     return [site for price, site in sorted((p, s) for p, s in priced if p is not None)]
 
 
+def lane_orders(order: OrderToRoute, zone: str, policy: RoutingPolicy) -> list[list[str]]:
+    """Per line, the sites shipping to `zone` by the price of shipping that line alone from
+    each, cheapest first (`_by_lane`). It depends on the order alone, not on a candidate, so
+    `plan` works it out once and every candidate it prices shares it."""
+    sites = _shipping_sites(policy, zone)
+    return [_by_lane(policy, zone, line.sku, line.quantity, sites) for line in order.lines]
+
+
 def price(
     order: OrderToRoute,
     assignment: Assignment,
@@ -233,31 +242,35 @@ def price(
     """The plan an assignment of primary sites leads to, with its cost (module doc); each
     line's other sites in `fallbacks`' order when given, else cheapest lane first."""
     zone = policy.zone(order.region)
-    shipping_sites = _shipping_sites(policy, zone)
+    if fallbacks is None:
+        fallbacks = lane_orders(order, zone, policy)
     left: dict[tuple[str, str], int] = {}
     lines: list[PlannedLine] = []
     depletion = 0.0
+    unfilled = 0
     for index, (line, primary) in enumerate(zip(order.lines, assignment, strict=True)):
         wanted = line.quantity
         sources: list[Source] = []
-        if fallbacks is None:
-            others = _by_lane(policy, zone, line.sku, line.quantity, shipping_sites)
-        else:
-            others = list(fallbacks[index])
-        fallback = tuple(s for s in others if s != primary)
-        order_of_sites = [primary, *fallback] if primary is not None else list(fallback)
+        others = fallbacks[index]
+        fallback = tuple([s for s in others if s != primary])
+        order_of_sites = [primary, *fallback] if primary is not None else fallback
+        pictured = picture.atp.get(line.sku, EMPTY_ATP)  # `site_atp`, looked up once a line
         for site in order_of_sites:
             if wanted <= 0:
                 break
-            atp = left.get((line.sku, site), picture.site_atp(line.sku, site))
+            atp = left.get((line.sku, site))
+            if atp is None:
+                atp = pictured.get(site, 0)
             take = min(wanted, atp)
             if take <= 0:
                 continue
             demand = picture.daily_demand.get((line.sku, site), 0.0)
-            depletion += policy.depletion(site, atp, demand, take)
+            if demand > 0:  # else `depletion` is 0.0: no call for the many SKUs with no demand
+                depletion += policy.depletion(site, atp, demand, take)
             left[(line.sku, site)] = atp - take
             sources.append(Source(site, take))
             wanted -= take
+        unfilled += wanted  # = the line's `unfilled`: its quantity less what it sourced
         lines.append(PlannedLine(line.sku, line.quantity, primary, tuple(sources), fallback))
     units: dict[str, int] = {}
     kilograms: dict[str, float] = {}
@@ -274,7 +287,7 @@ def price(
             policy.overflow(site, picture.backlog.get(site, 0), n) for site, n in units.items()
         ),
         depletion=depletion,
-        unfilled=policy.unfilled_cost * sum(planned.unfilled for planned in lines),
+        unfilled=policy.unfilled_cost * unfilled,
     )
     joined = tuple(sorted(s for s in kilograms if (s, zone) in picture.open_shipments))
     return RoutingPlan(
@@ -306,13 +319,11 @@ def _fills(picture: NetworkPicture, line: LineToRoute, site: str) -> bool:
     return picture.site_atp(line.sku, site) >= line.quantity
 
 
-def _best_alone(
-    line: LineToRoute, zone: str, picture: NetworkPicture, policy: RoutingPolicy
-) -> str | None:
-    """The cheapest site that can fill the line alone, else the one holding most of it."""
+def _best_alone(line: LineToRoute, sites: Sequence[str], picture: NetworkPicture) -> str | None:
+    """The cheapest site that can fill the line alone, else the one holding most of it
+    (`sites`: the line's lane order)."""
     if line.site is not None:
         return line.site
-    sites = _by_lane(policy, zone, line.sku, line.quantity, _shipping_sites(policy, zone))
     for site in sites:
         if _fills(picture, line, site):
             return site
@@ -323,11 +334,20 @@ def _best_alone(
 
 
 def candidates(
-    order: OrderToRoute, picture: NetworkPicture, policy: RoutingPolicy
+    order: OrderToRoute,
+    picture: NetworkPicture,
+    policy: RoutingPolicy,
+    lanes: Sequence[Sequence[str]] | None = None,
 ) -> list[Assignment]:
+    """The assignments worth pricing (module doc); `lanes`: `lane_orders` of the order."""
     zone = policy.zone(order.region)
     sites = _shipping_sites(policy, zone)
-    alone = tuple(_best_alone(line, zone, picture, policy) for line in order.lines)
+    if lanes is None:
+        lanes = lane_orders(order, zone, policy)
+    alone = tuple(
+        _best_alone(line, by_lane, picture)
+        for line, by_lane in zip(order.lines, lanes, strict=True)
+    )
     found: dict[Assignment, None] = {alone: None}
     for site in sites:
         found[
@@ -380,8 +400,24 @@ def _marginal(
 ) -> float:
     lane = policy.lane(site, zone)
     assert lane is not None, "rank only the sites that ship to the zone"
+    kilograms = policy.weight(line.sku, line.quantity)
+    return _marginal_on(lane, kilograms, line, zone, others, site, picture, policy)
+
+
+def _marginal_on(
+    lane: Lane,
+    kilograms: float,
+    line: LineToRoute,
+    zone: str,
+    others: Mapping[str, int],
+    site: str,
+    picture: NetworkPicture,
+    policy: RoutingPolicy,
+) -> float:
+    """`_marginal` with the site's lane and the line's weight already looked up (the ranking
+    asks for every line × site of an order)."""
     opened = site in others or (site, zone) in picture.open_shipments
-    cost = lane.per_kg * policy.weight(line.sku, line.quantity)
+    cost = lane.per_kg * kilograms
     cost += 0.0 if opened else lane.per_shipment
     cost += policy.split_penalty if others and site not in others else 0.0
     backlog = picture.backlog.get(site, 0) + others.get(site, 0)
@@ -408,14 +444,16 @@ def with_ranked_fallbacks(
     order: OrderToRoute, chosen: RoutingPlan, picture: NetworkPicture, policy: RoutingPolicy
 ) -> RoutingPlan:
     """`chosen` priced again with each line's other sites by marginal cost (module doc)."""
-    sites = _shipping_sites(policy, chosen.zone)
+    zone = chosen.zone
+    lanes = [(site, lane) for site in policy.sites if (lane := policy.lane(site, zone)) is not None]
     totals = _site_totals(chosen)
     fallbacks = []
     for n, (line, planned) in enumerate(zip(order.lines, chosen.lines, strict=True)):
         others = _units_elsewhere(chosen, n, totals)
+        kilograms = policy.weight(line.sku, line.quantity)
         costs = [
-            (_marginal(line, chosen.zone, others, site, picture, policy), site)
-            for site in sites
+            (_marginal_on(lane, kilograms, line, zone, others, site, picture, policy), site)
+            for site, lane in lanes
             if site != planned.site
         ]
         fallbacks.append([site for _, site in sorted(costs)])
@@ -427,8 +465,13 @@ def plan(
     order: OrderToRoute, picture: NetworkPicture, policy: RoutingPolicy, *, alternatives: int = 4
 ) -> RoutingPlan:
     """The cheapest candidate, with up to `alternatives` others (the best of each label)."""
+    lanes = lane_orders(order, policy.zone(order.region), policy)
     priced = sorted(
-        (price(order, a, picture, policy) for a in candidates(order, picture, policy)), key=_rank
+        (
+            price(order, a, picture, policy, fallbacks=lanes)
+            for a in candidates(order, picture, policy, lanes)
+        ),
+        key=_rank,
     )
     chosen, rest = with_ranked_fallbacks(order, priced[0], picture, policy), priced[1:]
     seen = {chosen.label}

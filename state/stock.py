@@ -314,9 +314,20 @@ class SkuStock:
         return sum(i.quantity for i in self.inbound.values() if i.site == site)
 
     def totals(self) -> Quantities:
-        """All buckets summed over positions, transfers and inbound documents."""
-        total = sum((p.quantities for p in self.positions.values()), ZERO)
-        return total + Quantities(
-            in_transit=sum(t.quantity for t in self.in_transit.values()),
-            on_order=sum(i.quantity for i in self.inbound.values()),
-        )
+        """All buckets summed over positions, transfers and inbound documents.
+
+        Spelled out bucket by bucket: every event that moves stock asks for it (`StockChanged`),
+        and adding `Quantities` values position by position built a new value per position."""
+        available = allocated = on_hold = damaged = quarantined = in_transit = on_order = 0
+        for position in self.positions.values():
+            q = position.quantities
+            available += q.available
+            allocated += q.allocated
+            on_hold += q.on_hold
+            damaged += q.damaged
+            quarantined += q.quarantined
+            in_transit += q.in_transit
+            on_order += q.on_order
+        in_transit += sum(t.quantity for t in self.in_transit.values())
+        on_order += sum(i.quantity for i in self.inbound.values())
+        return Quantities(available, allocated, on_hold, damaged, quarantined, in_transit, on_order)

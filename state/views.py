@@ -38,19 +38,26 @@ class SkuView:
 def view_of(stock: SkuStock, catalog: Catalog, updated_at: datetime, event_id: str) -> SkuView:
     """Snapshot `stock` for the live view; ATP as of the event's date."""
     as_of = updated_at.date()
-    positions = tuple(
-        PositionView(location=path, lot=lot, quantities=position.quantities)
-        for (path, lot), position in sorted(stock.positions.items())
-        if position.quantities
-    )
-    totals = stock.totals()
+    # One pass over the positions (keys are unique: sorted keys give the items' order), summing
+    # the two supply buckets as it goes: `stock.totals()` would add all seven buckets of every
+    # position to read two of them, once per SKU per batch.
+    held = stock.positions
+    positions = []
+    in_transit = sum(transfer.quantity for transfer in stock.in_transit.values())
+    on_order = sum(inbound.quantity for inbound in stock.inbound.values())
+    for key in sorted(held):
+        quantities = held[key].quantities
+        if quantities:
+            positions.append(PositionView(key[0], key[1], quantities))
+            in_transit += quantities.in_transit  # always 0 at a bin; added as `totals()` does
+            on_order += quantities.on_order
     return SkuView(
         sku=stock.sku,
         as_of=as_of,
         updated_at=updated_at,
         last_event_id=event_id,
-        positions=positions,
-        in_transit=totals.in_transit,
-        on_order=totals.on_order,
+        positions=tuple(positions),
+        in_transit=in_transit,
+        on_order=on_order,
         atp=atp_report(stock, catalog, as_of),
     )
