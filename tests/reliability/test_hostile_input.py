@@ -129,7 +129,13 @@ def send_through_api(engine: Engine, postgres_dsn: str, schema: str, items: list
         view = engine.view.read_many(SKUS)
         return all(sum(p.on_hand for p in view[s].positions) == 10 for s in SKUS if s in view)
 
+    def recorded() -> bool:  # the ledger is written beside the view, not before it
+        with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+            conn.execute(f'SET search_path TO "{schema}"')
+            return bool(counts(conn)["events"] >= 2 * len(SKUS))
+
     wait_until(lambda: len(engine.view.read_many(SKUS)) == len(SKUS) and folded(), timeout=30)
+    wait_until(recorded, timeout=30)
     assert engine.thread.is_alive(), "the engine stopped"
     with psycopg.connect(postgres_dsn, autocommit=True) as conn:
         conn.execute(f'SET search_path TO "{schema}"')

@@ -41,7 +41,8 @@ from tests.integration.test_kafka_pipeline import (
 )
 from tests.reliability.test_sigkill import catalog_file, engine, retail_catalog
 
-ROWS = 1000  # about 4,400 events: long enough to restart a server in the middle
+ROWS = 3000  # about 13,000 events: the fold is still writing when the server goes down (at 1,000
+# rows it had written 90% of the ledger by its first commit, and a restart could miss every write)
 DOWN_SECONDS = 3.0
 
 
