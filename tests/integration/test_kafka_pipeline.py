@@ -14,6 +14,8 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import psycopg
@@ -28,12 +30,14 @@ from connectors.postgres.queries import counts
 from connectors.redis.live_view import RedisLiveView
 from connectors.replay.online_retail import build_catalog, data_file, replay
 from connectors.settings import Settings
+from connectors.view_protocol import SkuSnapshot
 from dataflows.operations import connect, rebuild_view, verify
 from dataflows.production import Wiring, log_fold_flow, sequencer_flow
 from state.catalog import Catalog
 from state.events import Event
 
 ROWS = 2500  # about 8,000 events: a few seconds per fold
+STAMP = datetime.min.replace(tzinfo=UTC)  # `figures`: a view without its stamp
 
 
 def retail_path(settings: Settings) -> Path:
@@ -234,7 +238,20 @@ def test_a_fold_killed_with_sigkill_at_three_points_resumes_to_the_unkilled_outc
     finish = fold_process(killed, tmp_path / "recovery")
     assert finish.wait(timeout=180) == 0
     assert kills >= 2, "the fold finished before it could be killed: use a larger slice"
-    assert_same_outcome(clean, killed)
+    assert ledger_rows(killed) == ledger_rows(clean)
+    assert stock_rows(killed) == stock_rows(clean)
+    assert figures(view_of(killed)) == figures(view_of(clean))
+
+
+def figures(views: dict[str, SkuSnapshot]) -> dict[str, SkuSnapshot]:
+    """The views without their stamps. A SKU resumed from a snapshot whose first batch is nothing
+    but redeliveries writes its view again (`FoldLogic`: a view lost in a crash is restored),
+    stamped with the last of those events, where the unkilled run's view carries the last event
+    that moved stock: the same figures, another stamp."""
+    return {
+        sku: replace(view, as_of=date.min, updated_at=STAMP, last_event_id="")
+        for sku, view in views.items()
+    }
 
 
 def test_a_two_process_cluster_folds_the_log_to_the_outcome_of_one_worker(
