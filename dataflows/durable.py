@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import bytewax.operators as op
 from bytewax.connectors.kafka import KafkaSinkMessage
@@ -46,15 +46,35 @@ def routing_key(item: object) -> str:
     return ""
 
 
+@runtime_checkable
+class ConfirmedPerEpoch(Protocol):
+    """A partition whose writes can be confirmed later (Kafka: sent, then flushed).
+
+    Under a `DurableSink` its batches are `send`-ed and `confirm`-ed once, in the epoch's
+    snapshot: still before the resume point can pass the epoch, without a wait every batch."""
+
+    def send(self, items: Any) -> None: ...
+
+    def confirm(self) -> None: ...
+
+
 class _DurablePartition(StatefulSinkPartition[T, None]):
     def __init__(self, inner: Any) -> None:
         self._inner = inner
+        self._per_epoch = isinstance(inner, ConfirmedPerEpoch)
 
     def write_batch(self, values: list[T]) -> None:
-        self._inner.write_batch(values)
+        if self._per_epoch:
+            self._inner.send(values)
+        else:
+            self._inner.write_batch(values)
 
     def snapshot(self) -> None:
-        return None  # the write itself is the progress; nothing to resume from
+        """Nothing to resume from (the write itself is the progress); a `ConfirmedPerEpoch`
+        partition's writes are confirmed here, so the epoch's writes are in before its
+        snapshot is."""
+        if self._per_epoch:
+            self._inner.confirm()
 
     def close(self) -> None:
         self._inner.close()

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
 
 from bytewax.connectors.kafka import KafkaSinkMessage
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
-from connectors.kafka.delivery import DeliveredKafkaSink
+from connectors.kafka.delivery import DeliveredKafkaSink, DeliveredPartition
 from state.views import SkuView
 
 
@@ -38,15 +37,24 @@ def view_json(view: SkuView) -> bytes:
     return json.dumps(document, separators=(",", ":")).encode()
 
 
+def _messages(views: Sequence[SkuView]) -> list[KafkaSinkMessage[bytes, bytes]]:
+    latest = {view.sku: view for view in views}  # only the newest view of a SKU matters
+    return [KafkaSinkMessage(sku.encode(), view_json(view)) for sku, view in latest.items()]
+
+
 class _ChangesPartition(StatelessSinkPartition[SkuView]):
-    def __init__(self, inner: StatelessSinkPartition[Any]) -> None:
+    def __init__(self, inner: DeliveredPartition) -> None:
         self._inner = inner
 
     def write_batch(self, items: Sequence[SkuView]) -> None:
-        latest = {view.sku: view for view in items}  # only the newest view of a SKU matters
-        self._inner.write_batch(
-            [KafkaSinkMessage(sku.encode(), view_json(view)) for sku, view in latest.items()]
-        )
+        self._inner.write_batch(_messages(items))
+
+    def send(self, items: Sequence[SkuView]) -> None:
+        """Under a `DurableSink`: produce now, confirm in the epoch's snapshot (`delivery`)."""
+        self._inner.produce(_messages(items))
+
+    def confirm(self) -> None:
+        self._inner.confirm_delivered()
 
     def close(self) -> None:
         self._inner.close()

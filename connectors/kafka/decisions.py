@@ -8,12 +8,11 @@ a compacted topic keeps every order's decision.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from bytewax.connectors.kafka import KafkaSinkMessage
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
-from connectors.kafka.delivery import DeliveredKafkaSink
+from connectors.kafka.delivery import DeliveredKafkaSink, DeliveredPartition
 from connectors.postgres.decisions import decision_json
 from state.routing_outcome import OrderRouted
 
@@ -23,11 +22,18 @@ def decision_message(decision: OrderRouted) -> KafkaSinkMessage[bytes, bytes]:
 
 
 class _DecisionsPartition(StatelessSinkPartition[OrderRouted]):
-    def __init__(self, inner: StatelessSinkPartition[Any]) -> None:
+    def __init__(self, inner: DeliveredPartition) -> None:
         self._inner = inner
 
     def write_batch(self, items: Sequence[OrderRouted]) -> None:
         self._inner.write_batch([decision_message(decision) for decision in items])
+
+    def send(self, items: Sequence[OrderRouted]) -> None:
+        """Under a `DurableSink`: produce now, confirm in the epoch's snapshot (`delivery`)."""
+        self._inner.produce([decision_message(decision) for decision in items])
+
+    def confirm(self) -> None:
+        self._inner.confirm_delivered()
 
     def close(self) -> None:
         self._inner.close()

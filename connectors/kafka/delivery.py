@@ -2,10 +2,11 @@
 
 Bytewax's `KafkaSink` produces without a delivery callback, so a message Kafka finally refuses
 (its `message.timeout.ms` ran out, the topic is gone) vanishes without a word. `DeliveredKafkaSink`
-is the same sink with the delivery report checked: each batch is produced, then flushed, and a
-batch with an undelivered message raises, which stops the flow; Bytewax recovery then resumes
-from the last snapshot and writes the batch again (the idempotent producer and the keyed,
-absolute messages make that harmless).
+is the same sink with the delivery report checked: each batch is produced, then flushed (stock
+changes and decisions under a `DurableSink`: once an epoch, see `produce`), and a batch with an
+undelivered message raises, which stops the flow; Bytewax recovery then resumes from the last
+snapshot and writes the batch again (the idempotent producer and the keyed, absolute messages
+make that harmless).
 
 A broker that is down or restarting is not an error here: librdkafka keeps retrying, and the
 flush waits for it (up to `message.timeout.ms`, 5 minutes by default), logging a warning every
@@ -37,7 +38,7 @@ def log_kafka_error(error: KafkaError) -> None:
         log.warning("Kafka client error (librdkafka retries): %s", error)
 
 
-class _DeliveredPartition(StatelessSinkPartition[Outgoing]):
+class DeliveredPartition(StatelessSinkPartition[Outgoing]):
     def __init__(self, producer: Producer, topic: str) -> None:
         self._producer = producer
         self._topic = topic
@@ -48,6 +49,21 @@ class _DeliveredPartition(StatelessSinkPartition[Outgoing]):
             self._failures.append(str(error))
 
     def write_batch(self, items: Sequence[Outgoing]) -> None:
+        """Produce `items` and wait until Kafka has acknowledged every one of them."""
+        self.produce(items)
+        self.confirm_delivered()
+
+    def produce(self, items: Sequence[Outgoing]) -> None:
+        """Produce `items` without waiting for their acknowledgement (`confirm_delivered` waits).
+
+        The stock-changes and decisions partitions, under a `DurableSink`, produce each batch
+        and confirm once an epoch, in its snapshot (`dataflows.durable.ConfirmedPerEpoch`): the
+        wait for Kafka's acks then overlaps the flow's work instead of following every batch. A
+        refusal already reported still stops the flow here, at the next batch.
+
+        The sequenced log itself still waits every batch (`write_batch`): produced without the
+        wait, the sequencer ran so far ahead that the tailing flow folded the rest of the SIGKILL
+        test's slice in one epoch, past the points where that test must kill it."""
         for item in items:
             headers: list[tuple[str, str | bytes | None]] = list(item.headers)
             while True:
@@ -64,9 +80,10 @@ class _DeliveredPartition(StatelessSinkPartition[Outgoing]):
                 except BufferError:  # the local queue is full: let deliveries drain it
                     self._producer.poll(0.1)
             self._producer.poll(0)
-        self._flush()
+        self._raise_on_refusals()
 
-    def _flush(self) -> None:
+    def confirm_delivered(self) -> None:
+        """Wait until every message produced so far is delivered; raise if Kafka refused any."""
         waiting = self._producer.flush(WAIT_LOG_SECONDS)
         while waiting:
             log.warning(
@@ -76,6 +93,9 @@ class _DeliveredPartition(StatelessSinkPartition[Outgoing]):
                 WAIT_LOG_SECONDS,
             )
             waiting = self._producer.flush(WAIT_LOG_SECONDS)
+        self._raise_on_refusals()
+
+    def _raise_on_refusals(self) -> None:
         failed, self._failures = self._failures, []
         if failed:
             msg = (
@@ -86,7 +106,7 @@ class _DeliveredPartition(StatelessSinkPartition[Outgoing]):
             raise KafkaException(msg)
 
     def close(self) -> None:
-        self._flush()
+        self.confirm_delivered()
 
 
 class DeliveredKafkaSink(DynamicSink[Outgoing]):
@@ -99,7 +119,7 @@ class DeliveredKafkaSink(DynamicSink[Outgoing]):
         self._topic = topic
         self._config = add_config or {}
 
-    def build(self, step_id: str, worker_index: int, worker_count: int) -> _DeliveredPartition:
+    def build(self, step_id: str, worker_index: int, worker_count: int) -> DeliveredPartition:
         producer = Producer(
             {
                 "bootstrap.servers": ",".join(self._brokers),
@@ -107,4 +127,4 @@ class DeliveredKafkaSink(DynamicSink[Outgoing]):
                 **self._config,
             }
         )
-        return _DeliveredPartition(producer, self._topic)
+        return DeliveredPartition(producer, self._topic)

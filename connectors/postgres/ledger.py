@@ -14,7 +14,9 @@ everything since its last snapshot, and a failed write is retried whole):
 - dead letters are inserted with ON CONFLICT DO NOTHING on (origin, code);
 - a SKU's view is written as absolute values: the last view of each SKU in the batch replaces
   that SKU's `current_stock` rows (positions that went to zero disappear), its `sku_supply` row
-  and its `sku_atp` rows. A replayed view can never double a number.
+  and its `sku_atp` rows. A replayed view can never double a number. The rows go in by COPY
+  into temporary tables, then five statements in one round trip replace the SKUs' rows: the
+  unnest arrays this used to send are dumped in pure Python by psycopg (~80 µs a view).
 
 Before the batch's transaction, the months it touches get their ledger partitions
 (`connectors.postgres.partitions`). Transient errors (`connectors.postgres.retry`) are logged
@@ -26,7 +28,7 @@ schema must have been migrated first (`connectors.postgres.migrate.migrate`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +37,7 @@ from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
+from connectors.background import BackgroundWriter
 from connectors.postgres import rows
 from connectors.postgres.migrate import check_schema_name
 from connectors.postgres.partitions import Month, MonthlyPartitions, month_of
@@ -61,24 +64,52 @@ def _unnest(table: str, columns: Sequence[str], types: Sequence[str]) -> sql.Com
     )
 
 
-CREATE_STAGING = sql.SQL(
-    "CREATE TEMP TABLE ledger_in (LIKE ledger INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+def _staging(table: str) -> sql.Composed:
+    """A session's empty copy of `table` (`<table>_in`), emptied again at every commit."""
+    return sql.SQL(
+        "CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+    ).format(sql.Identifier(f"{table}_in"), sql.Identifier(table))
+
+
+def _copy_in(table: str, columns: Sequence[str]) -> sql.Composed:
+    return sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(f"{table}_in"), _names(columns))
+
+
+def _insert_from_staging(table: str, columns: Sequence[str]) -> sql.Composed:
+    return sql.SQL("INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging}").format(
+        table=sql.Identifier(table),
+        columns=_names(columns),
+        staging=sql.Identifier(f"{table}_in"),
+    )
+
+
+STAGED = ("ledger", "current_stock", "sku_supply", "sku_atp")
+CREATE_STAGING = [_staging(table) for table in STAGED]
+COPY_STAGING = _copy_in("ledger", rows.LEDGER_COLUMNS)
+INSERT_LEDGER = _insert_from_staging("ledger", rows.LEDGER_COLUMNS) + sql.SQL(
+    " ON CONFLICT DO NOTHING"
 )
-COPY_STAGING = sql.SQL("COPY ledger_in ({}) FROM STDIN").format(_names(rows.LEDGER_COLUMNS))
-INSERT_LEDGER = sql.SQL(
-    "INSERT INTO ledger ({columns}) SELECT {columns} FROM ledger_in ON CONFLICT DO NOTHING"
-).format(columns=_names(rows.LEDGER_COLUMNS))
 INSERT_DEAD_LETTERS = _unnest("dead_letter", rows.DEAD_LETTER_COLUMNS, rows.DEAD_LETTER_TYPES)
 INSERT_DEAD_LETTERS += sql.SQL(" ON CONFLICT (origin, code) DO NOTHING")
-DELETE_STOCK = sql.SQL("DELETE FROM current_stock WHERE sku = ANY(%s)")
-INSERT_STOCK = _unnest("current_stock", rows.STOCK_COLUMNS, rows.STOCK_TYPES)
-UPSERT_SUPPLY = _unnest("sku_supply", rows.SUPPLY_COLUMNS, rows.SUPPLY_TYPES) + sql.SQL(
-    " ON CONFLICT (sku) DO UPDATE SET in_transit = excluded.in_transit,"
-    " on_order = excluded.on_order, updated_at = excluded.updated_at,"
-    " last_event_id = excluded.last_event_id"
+# A batch's views are copied into the staging tables, then replace their SKUs' rows in one
+# round trip: the SKUs are those of `sku_supply_in` (every view has exactly one supply row).
+COPY_STOCK = _copy_in("current_stock", rows.STOCK_COLUMNS)
+COPY_SUPPLY = _copy_in("sku_supply", rows.SUPPLY_COLUMNS)
+COPY_ATP = _copy_in("sku_atp", rows.ATP_COLUMNS)
+REPLACE_VIEWS = sql.SQL("; ").join(
+    [
+        sql.SQL("DELETE FROM current_stock WHERE sku IN (SELECT sku FROM sku_supply_in)"),
+        _insert_from_staging("current_stock", rows.STOCK_COLUMNS),
+        _insert_from_staging("sku_supply", rows.SUPPLY_COLUMNS)
+        + sql.SQL(
+            " ON CONFLICT (sku) DO UPDATE SET in_transit = excluded.in_transit,"
+            " on_order = excluded.on_order, updated_at = excluded.updated_at,"
+            " last_event_id = excluded.last_event_id"
+        ),
+        sql.SQL("DELETE FROM sku_atp WHERE sku IN (SELECT sku FROM sku_supply_in)"),
+        _insert_from_staging("sku_atp", rows.ATP_COLUMNS),
+    ]
 )
-DELETE_ATP = sql.SQL("DELETE FROM sku_atp WHERE sku = ANY(%s)")
-INSERT_ATP = _unnest("sku_atp", rows.ATP_COLUMNS, rows.ATP_TYPES)
 
 
 @dataclass(slots=True)
@@ -188,7 +219,8 @@ class PostgresLedger:
         try:
             if self._schema is not None:
                 conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self._schema)))
-            conn.execute(CREATE_STAGING)
+            for statement in CREATE_STAGING:
+                conn.execute(statement)
         except psycopg.errors.UndefinedTable as exc:
             conn.close()
             exc.add_note(f"Migrate the ledger's schema first: migrate(dsn, {self._schema!r}).")
@@ -204,9 +236,7 @@ def _insert_ledger(conn: psycopg.Connection, ledger: list[rows.Row]) -> None:
     if not ledger:
         return
     with conn.cursor() as cur:
-        with cur.copy(COPY_STAGING) as copy:
-            for row in ledger:
-                copy.write_row(row)
+        _copy(cur, COPY_STAGING, ledger)
         cur.execute(INSERT_LEDGER)
         if cur.rowcount < len(ledger):
             log.debug(
@@ -220,19 +250,23 @@ def _insert_dead_letters(conn: psycopg.Connection, letters: list[rows.Row]) -> N
 
 
 def _replace_views(conn: psycopg.Connection, views: list[SkuView]) -> None:
-    """Each SKU's rows become its view's: delete them all, insert the view's (absolute values)."""
+    """Each SKU's rows become its view's: delete them all, insert the view's (absolute values).
+
+    The rows go in by COPY (formatted in C) rather than as unnest arrays, whose dumping is pure
+    Python in psycopg: on the Online Retail full path that was ~80 µs a view."""
     if not views:
         return
-    skus = [view.sku for view in views]
-    stock = [row for view in views for row in rows.stock_rows(view)]
-    atp = [row for view in views for row in rows.atp_rows(view)]
-    conn.execute(DELETE_STOCK, [skus])
-    if stock:
-        conn.execute(INSERT_STOCK, _columns(stock, len(rows.STOCK_COLUMNS)))
-    supply = [rows.supply_row(view) for view in views]
-    conn.execute(UPSERT_SUPPLY, _columns(supply, len(rows.SUPPLY_COLUMNS)))
-    conn.execute(DELETE_ATP, [skus])
-    conn.execute(INSERT_ATP, _columns(atp, len(rows.ATP_COLUMNS)))
+    with conn.cursor() as cur:
+        _copy(cur, COPY_STOCK, (row for view in views for row in rows.stock_rows(view)))
+        _copy(cur, COPY_SUPPLY, (rows.supply_row(view) for view in views))
+        _copy(cur, COPY_ATP, (row for view in views for row in rows.atp_rows(view)))
+        cur.execute(REPLACE_VIEWS)
+
+
+def _copy(cur: psycopg.Cursor[Any], statement: sql.Composed, table: Iterable[rows.Row]) -> None:
+    with cur.copy(statement) as copy:
+        for row in table:
+            copy.write_row(row)
 
 
 def _columns(table: list[rows.Row], width: int) -> list[list[Any]]:
@@ -271,11 +305,26 @@ class PostgresLedgerSink(DynamicSink[LedgerItem]):
 
 
 class _LedgerPartition(StatelessSinkPartition[LedgerItem]):
+    """Alone, `write_batch` writes a batch before it returns; under a `DurableSink`, batches
+    are `send`-ed to a writer thread and `confirm`-ed in the epoch's snapshot
+    (`connectors.background`): PostgreSQL's work overlaps the flow's."""
+
     def __init__(self, ledger: PostgresLedger) -> None:
         self._ledger = ledger
+        self._writer = BackgroundWriter(ledger.write, "ledger-writer")
 
     def write_batch(self, items: list[LedgerItem]) -> None:
+        self._writer.confirm()
         self._ledger.write(items)
 
+    def send(self, items: list[LedgerItem]) -> None:
+        self._writer.send(items)
+
+    def confirm(self) -> None:
+        self._writer.confirm()
+
     def close(self) -> None:
-        self._ledger.close()
+        try:
+            self._writer.close()
+        finally:
+            self._ledger.close()

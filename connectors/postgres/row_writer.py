@@ -17,6 +17,7 @@ import psycopg
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from psycopg import sql
 
+from connectors.background import BackgroundWriter
 from connectors.postgres.migrate import check_schema_name
 from connectors.postgres.retry import Backoff, is_transient
 from connectors.retry import with_retries
@@ -84,14 +85,29 @@ class RowWriter(Generic[T]):
 
 
 class _Partition(StatelessSinkPartition[T]):
+    """Alone, `write_batch` writes a batch before it returns; under a `DurableSink`, batches
+    are `send`-ed to a writer thread and `confirm`-ed in the epoch's snapshot
+    (`connectors.background`)."""
+
     def __init__(self, writer: RowWriter[T]) -> None:
         self._writer = writer
+        self._background = BackgroundWriter(writer.write, "row-writer")
 
     def write_batch(self, items: list[T]) -> None:
+        self._background.confirm()
         self._writer.write(items)
 
+    def send(self, items: list[T]) -> None:
+        self._background.send(items)
+
+    def confirm(self) -> None:
+        self._background.confirm()
+
     def close(self) -> None:
-        self._writer.close()
+        try:
+            self._background.close()
+        finally:
+            self._writer.close()
 
 
 class RowSink(DynamicSink[T]):

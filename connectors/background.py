@@ -1,0 +1,76 @@
+"""One writer thread per sink partition: the database's work on a batch overlaps the flow's.
+
+A sink partition under a `DurableSink` (`dataflows.durable.ConfirmedPerEpoch`) `send`s each
+batch here and `confirm`s once an epoch, in the epoch's snapshot. `send` queues the batch for
+the thread and returns; `confirm` waits until every queued batch is written. So the resume point
+still never passes an unwritten epoch, while PostgreSQL (a process of its own, on the other
+core) works on one batch as the flow folds the next.
+
+One thread keeps the batches in the order they were sent (a later view of a SKU still replaces
+an earlier one). A write that failed for good (its own retries spent) raises at the next `send`
+or `confirm`, which stops the flow as a failed `write_batch` would.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class BackgroundWriter(Generic[T]):
+    """`write(batch)` run on one thread, in order; see the module docstring."""
+
+    def __init__(self, write: Callable[[list[T]], None], name: str) -> None:
+        self._write = write
+        self._name = name
+        self._thread: ThreadPoolExecutor | None = None  # started by the first `send`
+        self._pending: deque[Future[None]] = deque()
+        self._failed = threading.Event()  # set by the thread: the batches behind are skipped
+
+    def send(self, batch: list[T]) -> None:
+        """Queue `batch`; raises the error of an earlier batch that could not be written."""
+        while self._pending and self._pending[0].done():
+            self._settle()
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self._name)
+        self._pending.append(self._thread.submit(self._write_in_order, batch))
+
+    def confirm(self) -> None:
+        """Wait until every batch sent so far is written; raises the first that was not."""
+        while self._pending:
+            self._settle()
+
+    def _write_in_order(self, batch: list[T]) -> None:
+        if self._failed.is_set():
+            msg = f"{self._name}: not written, an earlier batch failed"
+            raise RuntimeError(msg)
+        try:
+            self._write(batch)
+        except BaseException:
+            self._failed.set()
+            raise
+
+    def _settle(self) -> None:
+        """The oldest batch's outcome; after a failure, the batches queued behind it are
+        dropped unwritten (the flow stops and resumes from its last snapshot, in order)."""
+        try:
+            self._pending.popleft().result()
+        except BaseException:
+            for later in self._pending:
+                later.cancel()
+            self._pending.clear()
+            raise
+
+    def close(self) -> None:
+        """Confirm, then stop the thread (also when a write failed)."""
+        try:
+            self.confirm()
+        finally:
+            if self._thread is not None:
+                self._thread.shutdown(wait=True, cancel_futures=True)
+                self._thread = None

@@ -1,0 +1,51 @@
+"""A sink partition's writer thread: batches written in order, failures never swallowed."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from connectors.background import BackgroundWriter
+
+
+def test_batches_are_written_in_the_order_they_were_sent_and_all_are_in_after_confirm() -> None:
+    written: list[int] = []
+    writer = BackgroundWriter(written.extend, "test-writer")
+    for batch in ([1, 2], [3], [4, 5, 6]):
+        writer.send(batch)
+    writer.confirm()
+    assert written == [1, 2, 3, 4, 5, 6]
+    writer.close()
+
+
+def test_a_failed_write_raises_at_confirm_and_the_batches_behind_it_are_dropped() -> None:
+    release = threading.Event()
+    written: list[int] = []
+
+    def write(batch: list[int]) -> None:
+        release.wait(5)
+        if batch == [2]:
+            raise RuntimeError("the database refused batch 2")
+        written.extend(batch)
+
+    writer = BackgroundWriter(write, "test-writer")
+    for batch in ([1], [2], [3]):
+        writer.send(batch)
+    release.set()
+    with pytest.raises(RuntimeError, match="batch 2"):
+        writer.confirm()
+    writer.close()  # nothing left to raise: the failed batch was reported once
+    assert written == [1]
+
+
+def test_a_failed_write_raises_at_the_next_send() -> None:
+    def write(_batch: list[int]) -> None:
+        raise RuntimeError("the database is gone")
+
+    writer = BackgroundWriter(write, "test-writer")
+    writer.send([1])
+    writer._pending[0].exception(timeout=5)  # wait until the thread has failed
+    with pytest.raises(RuntimeError, match="gone"):
+        writer.send([2])
+    writer.close()
