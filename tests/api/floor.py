@@ -31,7 +31,8 @@ def stock(
     before = engine.view.read(sku)
     on_hand = 0 if before is None else sum(p.on_hand for p in before.positions)
     headers = {"X-API-Key": engine.key_of[Role.DEVICE]}
-    answer = client.post("/v1/events", json=receipt(sku, quantity, location), headers=headers)
+    sent = receipt(sku, quantity, location)
+    answer = client.post("/v1/events", json=sent, headers=headers)
     assert answer.status_code == 202, answer.text
 
     def arrived() -> bool:
@@ -39,6 +40,13 @@ def stock(
         return seen is not None and sum(p.on_hand for p in seen.positions) == on_hand + quantity
 
     wait_until(arrived)
+    wait_until(lambda: recorded(engine, sku, sent["event_id"]))
+
+
+def recorded(engine: Engine, sku: str, event_id: str) -> bool:
+    """The event's rows are in the ledger: it is written beside the view, not before it (the
+    ledger's writes go on a writer thread of their own, confirmed at each epoch's snapshot)."""
+    return any(row.event_id == event_id for row in engine.ledger.page(sku=sku, limit=1000).rows)
 
 
 def order(order_id: str, *lines: tuple[str, int], channel: str = "web") -> dict[str, Any]:

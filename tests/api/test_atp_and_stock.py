@@ -12,7 +12,7 @@ from api.auth import Role
 from connectors.redis.live_view import RedisLiveView
 from connectors.redis.retry import Backoff
 from tests.api.conftest import LON_DOCK, MAN_PICK, Engine, now, wait_until
-from tests.api.floor import receipt, stock
+from tests.api.floor import receipt, recorded, stock
 
 Headers = Callable[[Role], dict[str, str]]
 
@@ -123,7 +123,7 @@ def test_stock_as_of_a_past_time_is_rebuilt_from_the_ledger(
     earlier = receipt("RETRO-CLOCK", 5)
     earlier["occurred_at"] = (now() - timedelta(hours=2)).isoformat()
     assert client.post("/v1/events", json=earlier, headers=device).status_code == 202
-    wait_until(lambda: engine.view.read("RETRO-CLOCK") is not None)
+    wait_until(lambda: recorded(engine, "RETRO-CLOCK", earlier["event_id"]))
     stock(client, engine, "RETRO-CLOCK", 3)
     an_hour_ago = (now() - timedelta(hours=1)).isoformat()
 
