@@ -38,12 +38,22 @@ log = logging.getLogger(__name__)
 CACHE_FORMAT = 1  # bump when what is written here changes shape
 
 
-def cache_path(data: Path, cache_dir: Path, name: str, version: int) -> Path:
-    """Where the catalog built from `data` as it is now (size, mtime) is cached."""
+def cache_path(
+    data: Path, cache_dir: Path, name: str, version: int, folder: str = "catalogs"
+) -> Path:
+    """Where what was built from `data` as it is now (size, mtime) is cached: a catalog, or
+    under another `folder` anything else derived from a data file (`retail_classes`)."""
     resolved = data.resolve()
     stat = resolved.stat()
     stamp = f"{resolved}|{stat.st_size}|{stat.st_mtime_ns}|{CACHE_FORMAT}|{version}"
-    return cache_dir / "catalogs" / f"{_prefix(resolved, name)}{_digest(stamp)}.json"
+    return cache_dir / folder / f"{_prefix(resolved, name)}{_digest(stamp)}.json"
+
+
+def store(path: Path, content: bytes, data: Path, name: str) -> None:
+    """Write `content` at `path` (from `cache_path`) atomically, then remove the older caches of
+    the same data file; raises OSError if it cannot be written."""
+    _write_atomically(path, content)
+    _remove_stale(path, data.resolve(), name)
 
 
 def cached_catalog(
@@ -67,13 +77,12 @@ def cached_catalog(
     catalog = build(data)
     built = time.perf_counter() - started
     try:
-        _write_atomically(path, CatalogFile.from_catalog(catalog).model_dump_json().encode())
+        store(path, CatalogFile.from_catalog(catalog).model_dump_json().encode(), data, name)
     except OSError as exc:
         log.warning(
             "%s catalog: built in %.1f s; could not cache it at %s: %s", name, built, path, exc
         )
         return catalog
-    _remove_stale(path, data.resolve(), name)
     log.info(
         "%s catalog: built from %s in %.1f s (no cache for this file as it is now); cached at %s",
         name,

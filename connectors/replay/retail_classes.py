@@ -10,25 +10,23 @@ its sales rows (not a credit note, quantity > 0, UnitPrice > 0):
              without a sale count as 0)                                  → XYZ: CV = σ / μ
 
 The classes are kept as a small JSON file under `<cache_dir>/classes`, named by a hash of the
-data file's path, size and mtime and `CLASSES_VERSION` (as `connectors.catalog_cache` keys
-catalogs), so a restart does not read the year again. They are not in the catalog cache: a
-catalog file (what `SKUFLOW_CATALOG=<path>` reads) has no classes, and classes are a buyer's
-setting that the master file overrides, not part of what a SKU is.
+data file's path, size and mtime and `CLASSES_VERSION` (`connectors.catalog_cache` keys and
+writes it as it does catalogs), so a restart does not read the year again. They are not in the
+catalog cache: a catalog file (what `SKUFLOW_CATALOG=<path>` reads) has no classes, and classes
+are a buyer's setting that the master file overrides, not part of what a SKU is.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import os
 import statistics
-import tempfile
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
+from connectors.catalog_cache import cache_path, store
 from connectors.replay.online_retail import COLUMNS, data_rows, is_product
 from state.demand.policy import abc_classes, xyz_class
 
@@ -39,7 +37,11 @@ CLASSES_VERSION = 1  # bump when the classes made from the same file would chang
 
 def retail_classes(path: Path, cache_dir: Path | None = None) -> dict[str, str]:
     """SKU → "AX" ... "CZ" for every SKU sold in `path`; read from the cache while it is fresh."""
-    cached = None if cache_dir is None else _cache_file(path, cache_dir)
+    cached = (
+        None
+        if cache_dir is None
+        else cache_path(path, cache_dir, "online-retail", CLASSES_VERSION, folder="classes")
+    )
     if cached is not None and cached.exists():
         try:
             found = json.loads(cached.read_text())
@@ -52,13 +54,9 @@ def retail_classes(path: Path, cache_dir: Path | None = None) -> dict[str, str]:
     classes = classes_from(value, daily)
     if cached is not None:
         try:
-            _write(cached, json.dumps(classes, sort_keys=True))
+            store(cached, json.dumps(classes, sort_keys=True).encode(), path, "online-retail")
         except OSError as exc:
             log.warning("could not cache the ABC/XYZ classes at %s: %s", cached, exc)
-        else:  # the classes of the file as it was before: they can never match again
-            for stale in cached.parent.glob(f"{_prefix(path.resolve())}*.json"):
-                if stale != cached:
-                    stale.unlink(missing_ok=True)
     return classes
 
 
@@ -110,31 +108,3 @@ def _day(text: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         return None
-
-
-def _cache_file(data: Path, cache_dir: Path) -> Path:
-    resolved = data.resolve()
-    stat = resolved.stat()
-    stamp = f"{resolved}|{stat.st_size}|{stat.st_mtime_ns}|{CLASSES_VERSION}"
-    return cache_dir / "classes" / f"{_prefix(resolved)}{_digest(stamp)}.json"
-
-
-def _prefix(resolved: Path) -> str:
-    return f"online-retail-{_digest(str(resolved))}-"
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _write(path: Path, text: str) -> None:
-    """Written to a temporary file and renamed: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
