@@ -19,6 +19,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Generic, TypeVar
 
+from bytewax.outputs import StatelessSinkPartition
+
 T = TypeVar("T")
 
 
@@ -74,3 +76,32 @@ class BackgroundWriter(Generic[T]):
             if self._thread is not None:
                 self._thread.shutdown(wait=True, cancel_futures=True)
                 self._thread = None
+
+
+class WriterPartition(StatelessSinkPartition[T]):
+    """A sink partition over a writer's `write(batch)` and `close()` (the ledger, a row table).
+
+    Alone, `write_batch` writes a batch before it returns; under a `DurableSink`, batches are
+    `send`-ed to a `BackgroundWriter` and `confirm`-ed in the epoch's snapshot: the database's
+    work overlaps the flow's."""
+
+    def __init__(self, write: Callable[[list[T]], None], close: Callable[[], None], name: str):
+        self._write = write
+        self._close = close
+        self._background = BackgroundWriter(write, name)
+
+    def write_batch(self, items: list[T]) -> None:
+        self._background.confirm()
+        self._write(items)
+
+    def send(self, items: list[T]) -> None:
+        self._background.send(items)
+
+    def confirm(self) -> None:
+        self._background.confirm()
+
+    def close(self) -> None:
+        try:
+            self._background.close()
+        finally:
+            self._close()

@@ -37,7 +37,7 @@ from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from connectors.background import BackgroundWriter
+from connectors.background import WriterPartition
 from connectors.postgres import rows
 from connectors.postgres.migrate import check_schema_name
 from connectors.postgres.partitions import Month, MonthlyPartitions, month_of
@@ -301,30 +301,4 @@ class PostgresLedgerSink(DynamicSink[LedgerItem]):
             application_name=f"skuflow-{step_id}-{worker_index}",
             backoff=self._backoff,
         )
-        return _LedgerPartition(ledger)
-
-
-class _LedgerPartition(StatelessSinkPartition[LedgerItem]):
-    """Alone, `write_batch` writes a batch before it returns; under a `DurableSink`, batches
-    are `send`-ed to a writer thread and `confirm`-ed in the epoch's snapshot
-    (`connectors.background`): PostgreSQL's work overlaps the flow's."""
-
-    def __init__(self, ledger: PostgresLedger) -> None:
-        self._ledger = ledger
-        self._writer = BackgroundWriter(ledger.write, "ledger-writer")
-
-    def write_batch(self, items: list[LedgerItem]) -> None:
-        self._writer.confirm()
-        self._ledger.write(items)
-
-    def send(self, items: list[LedgerItem]) -> None:
-        self._writer.send(items)
-
-    def confirm(self) -> None:
-        self._writer.confirm()
-
-    def close(self) -> None:
-        try:
-            self._writer.close()
-        finally:
-            self._ledger.close()
+        return WriterPartition(ledger.write, ledger.close, "ledger-writer")

@@ -14,10 +14,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 import psycopg
-from bytewax.outputs import DynamicSink, StatelessSinkPartition
+from bytewax.outputs import DynamicSink
 from psycopg import sql
 
-from connectors.background import BackgroundWriter
+from connectors.background import WriterPartition
 from connectors.postgres.migrate import check_schema_name
 from connectors.postgres.retry import Backoff, is_transient
 from connectors.retry import with_retries
@@ -84,37 +84,12 @@ class RowWriter(Generic[T]):
             self._conn = None
 
 
-class _Partition(StatelessSinkPartition[T]):
-    """Alone, `write_batch` writes a batch before it returns; under a `DurableSink`, batches
-    are `send`-ed to a writer thread and `confirm`-ed in the epoch's snapshot
-    (`connectors.background`)."""
-
-    def __init__(self, writer: RowWriter[T]) -> None:
-        self._writer = writer
-        self._background = BackgroundWriter(writer.write, "row-writer")
-
-    def write_batch(self, items: list[T]) -> None:
-        self._background.confirm()
-        self._writer.write(items)
-
-    def send(self, items: list[T]) -> None:
-        self._background.send(items)
-
-    def confirm(self) -> None:
-        self._background.confirm()
-
-    def close(self) -> None:
-        try:
-            self._background.close()
-        finally:
-            self._writer.close()
-
-
 class RowSink(DynamicSink[T]):
     """A Bytewax sink: each worker writes its batches through its own `RowWriter`."""
 
     def __init__(self, make_writer: Callable[[], RowWriter[T]]) -> None:
         self._make_writer = make_writer
 
-    def build(self, step_id: str, worker_index: int, worker_count: int) -> _Partition[T]:
-        return _Partition(self._make_writer())
+    def build(self, step_id: str, worker_index: int, worker_count: int) -> WriterPartition[T]:
+        writer = self._make_writer()
+        return WriterPartition(writer.write, writer.close, "row-writer")
