@@ -12,14 +12,20 @@ Policies:
   have known then); safety 7 or 14 days;
 - skuflow: pooled weekly-profile smoothing (α = 0.02, robust variance: errors clipped at 3σ),
   learnt lead times, order-up-to with a 14-day review like the min/max rules; at cycle service
-  levels from 0.5 to 0.995 (the trade-off curve) and by ABC/XYZ class.
+  levels from 0.5 to 0.999 (the trade-off curve) and by ABC/XYZ class;
+- skuflow with EOQ: orders of ROP + EOQ in units (cycles ∝ 1/√demand, the square-root law) and
+  the service level spread by cycle (`state.demand.policy.service_level_for_cycle`), one curve
+  per order cost K: K = 0.35 places fewer orders than the hindsight min/max, K = 0.2 fewer than
+  the warm-up min/max.
 
 A bound: skuflow's policy fed each series' average over the scored days from the start (what the
 hindsight min/max knows), to tell the forecast's share of the gap from the policy's; and the share
 of units that come on days bigger than 7, 14 or 28 days of the series' average demand.
 
-The comparison at equal fill rate interpolates skuflow's curve (stock against fill rate) linearly
-between the service levels that bracket the baseline's fill rate.
+The comparison at equal fill rate interpolates a skuflow curve (stock against fill rate) linearly
+between the service levels that bracket the baseline's fill rate. Only curves that place no more
+orders than the baseline compete (fewer stock-days for more orders is no saving), and the one
+holding the least stock there is reported.
 """
 
 from __future__ import annotations
@@ -45,6 +51,9 @@ from state.demand.smoothing import SeasonalSmoothing, SmoothingParams
 FORECASTER = SmoothingParams(alpha=0.02, gamma=0.0, beta=0.01, clip=3.0)
 POOLED_PROFILE = SmoothingParams(alpha=0.1, gamma=0.1)
 LEVELS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
+ORDER_UP_TO = "skuflow, service level"  # the prefix of the order-up-to curve's policies
+EOQ_COSTS = (0.35, 0.2)  # K per order, in units of stock (h = 0.25 a year, unit cost 1)
+EOQ_LEVELS = (0.5, 0.8, 0.9, 0.95, 0.99, 0.999)
 ABC_XYZ = "skuflow, service level by ABC/XYZ"
 ERP = "min/max, 7 days safety"
 STOCK_CUT = 0.40  # at the baseline's fill rate, at least 40% less average stock
@@ -95,9 +104,25 @@ def policies() -> list[MinMax | Skuflow]:
         MinMax("min/max, 14 days safety", 14.0),
         MinMax("min/max set from the warm-up, 7 days safety", 7.0, hindsight=False),
         MinMax("min/max set from the warm-up, 14 days safety", 14.0, hindsight=False),
-        *(Skuflow(f"skuflow, service level {level:g}", level) for level in LEVELS),
+        *(Skuflow(f"{ORDER_UP_TO} {level:g}", level) for level in LEVELS),
         Skuflow(ABC_XYZ),
+        *(
+            Skuflow(
+                f"{eoq_curve(cost)} {level:g}",
+                level,
+                rule="eoq",
+                order_cost=cost,
+                allocate_by_cycle=True,
+            )
+            for cost in EOQ_COSTS
+            for level in EOQ_LEVELS
+        ),
     ]
+
+
+def eoq_curve(cost: float) -> str:
+    """The prefix of the EOQ curve's policies at order cost K."""
+    return f"skuflow EOQ (K {cost:g}), service level by cycle"
 
 
 def bound_policies() -> list[MinMax | Skuflow]:
@@ -153,12 +178,39 @@ def stock_at_fill(curve: Sequence[Outcome], fill: float) -> tuple[float, float] 
     return None
 
 
+def curves(outcomes: Sequence[Outcome]) -> dict[str, list[Outcome]]:
+    """skuflow's trade-off curves by name: order-up-to, and EOQ at each order cost."""
+    prefixes = [ORDER_UP_TO, *(eoq_curve(cost) for cost in EOQ_COSTS)]
+    found = {p: [o for o in outcomes if o.policy.startswith(p + " ")] for p in prefixes}
+    return {name: curve for name, curve in found.items() if curve}
+
+
+def best_curve(
+    named: dict[str, list[Outcome]], baseline: Outcome, fill: float
+) -> tuple[str, list[Outcome]] | None:
+    """The curve holding the least stock at `fill` among those placing no more orders than
+    `baseline` (the order-up-to curve when none reaches the fill)."""
+    fair = {n: c for n, c in named.items() if max(o.orders for o in c) <= baseline.orders}
+    reached = [(stock_at_fill(c, fill), n) for n, c in fair.items()]
+    ranked = sorted((found[0], n) for found, n in reached if found is not None)
+    if ranked:
+        return ranked[0][1], fair[ranked[0][1]]
+    if ORDER_UP_TO in fair:
+        return ORDER_UP_TO, fair[ORDER_UP_TO]
+    return None
+
+
 def compare(outcomes: Sequence[Outcome]) -> dict[str, Any]:
-    curve = [o for o in outcomes if o.policy.startswith("skuflow, service level")]
+    named = curves(outcomes)
     comparisons = []
     for baseline in (o for o in outcomes if o.policy.startswith("min/max")):
+        chosen = best_curve(named, baseline, baseline.fill_rate)
+        name, curve = chosen if chosen is not None else ("none", [])
         found = stock_at_fill(curve, baseline.fill_rate)
         row: dict[str, Any] = {"baseline": baseline.policy, "fill_rate": baseline.fill_rate}
+        row["curve"] = name
+        row["orders"] = baseline.orders
+        row["curve_orders"] = max((o.orders for o in curve), default=None)
         row["at_least"] = bool(curve) and baseline.fill_rate < min(o.fill_rate for o in curve)
         row["baseline_units"], row["baseline_value"] = (
             baseline.average_units,
@@ -174,11 +226,14 @@ def compare(outcomes: Sequence[Outcome]) -> dict[str, Any]:
                 cut_value=1 - found[1] / baseline.average_value,
             )
         comparisons.append(row)
-    at_95 = stock_at_fill(curve, FILL_TARGET)
     targets = []
+    by_name = {o.policy: o for o in outcomes}
+    at_95 = None
     for row in comparisons:
         if row["baseline"] not in (ERP, "min/max set from the warm-up, 7 days safety"):
             continue
+        at_fill = best_curve(named, by_name[row["baseline"]], FILL_TARGET)
+        at_95 = None if at_fill is None else stock_at_fill(at_fill[1], FILL_TARGET)
         cut = row["cut_units"]
         targets.append(
             {
@@ -303,18 +358,21 @@ def to_markdown(document: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        "At each baseline's fill rate, skuflow's stock (interpolated on its service-level curve;",
-        "≥: the baseline fills less than skuflow with no safety stock at all, so the cut is at",
-        "least that):",
+        "At each baseline's fill rate, skuflow's stock, interpolated on the curve that holds the",
+        "least there among those placing no more orders than the baseline (≥: the baseline fills",
+        "less than that curve's lowest point, so the cut is at least that):",
         "",
-        "| baseline | fill rate | baseline units | skuflow units | less stock (units) | "
-        "less stock (£) |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| baseline | fill rate | orders | baseline units | skuflow curve | its orders | "
+        "skuflow units | less stock (units) | less stock (£) |",
+        "|---|---:|---:|---:|---|---:|---:|---:|---:|",
     ]
     for row in document["comparisons"]:
         bound = "≥ " if row["at_least"] else ""
+        curve_orders = row.get("curve_orders")
         lines.append(
-            f"| {row['baseline']} | {row['fill_rate']:.1%} | {row['baseline_units']:,.0f} | "
+            f"| {row['baseline']} | {row['fill_rate']:.1%} | {row.get('orders', 0):,} | "
+            f"{row['baseline_units']:,.0f} | {row.get('curve', '')} | "
+            f"{'' if curve_orders is None else format(curve_orders, ',')} | "
             f"{_number(row['skuflow_units'], ',.0f')} | "
             f"{bound}{_number(row['cut_units'], '+.1%')} | "
             f"{bound}{_number(row['cut_value'], '+.1%')} |"

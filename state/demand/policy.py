@@ -14,6 +14,13 @@ taken as independent), lead time L in days with standard deviation σL in days.
 `on hand` here is usable stock: available plus allocated (allocated units are on the shelf and
 are subtracted again as allocated); on hold, damaged and quarantined units are not supply.
 
+Service spread by cycle (`PolicySettings.allocate_by_cycle`): the fill rate that counts is
+unit-weighted over all SKUs, so safety stock goes where a unit of it fills the most units. An item
+reordered every T days meets 365/T reorder points a year; holding each item's units filled per
+unit of safety stock equal (the multi-item system optimum) makes its stock-out risk per cycle
+proportional to T (`service_level_for_cycle`). With order-up-to every item's cycle is R and
+nothing changes; with EOQ (cycles ∝ 1/√demand: fast movers are reordered often) it does.
+
 ABC / XYZ set the service level: ABC ranks SKUs by the value of their demand (A: the SKUs making
 the first 80% of value, B: the next 15%, C: the rest); XYZ by the coefficient of variation of
 demand per period (X: CV < 0.5, Y: < 1.0, Z: ≥ 1.0). `SERVICE_LEVELS` protects valuable, steady
@@ -110,6 +117,25 @@ def safety_stock(
     return max(0.0, z * math.sqrt(max(0.0, spread)))
 
 
+def service_level_for_cycle(level: float, cycle_days: float, reference_days: float) -> float:
+    """The cycle service level of an item reordered every T days, for `level` at T_ref days.
+
+    A unit more of safety stock saves P(short) units per cycle, (365/T)·P(short) units a year.
+    Holding that saving equal across items (Lagrange; Hadley-Whitin's multi-item allocation)
+    gives P(short) ∝ T:
+
+        P(short) = (1 − level) · T / T_ref,   level(T) = 1 − P(short), clipped to [0.5, 0.9999]
+
+    e.g. level 0.95 at T_ref = 14 days: T = 7 → 0.975, T = 28 → 0.90, T ≥ 140 → 0.5 (no safety
+    stock). Below 0.5 the safety stock would be negative; the floor keeps it at zero.
+    """
+    if cycle_days <= 0 or reference_days <= 0:
+        msg = f"cycles are positive numbers of days, got {cycle_days} and {reference_days}"
+        raise ValueError(msg)
+    short = (1.0 - level) * cycle_days / reference_days
+    return min(0.9999, max(0.5, 1.0 - short))
+
+
 def reorder_point(demand: float, lead_time: float, safety: float) -> float:
     """ROP = d·L + SS, units."""
     return demand * lead_time + safety
@@ -181,9 +207,13 @@ class PolicySettings:
 
     service_level: float = 0.95
     measure: ServiceMeasure = "cycle"  # what service_level means: P(no stock-out in a cycle),
-    # or the share of units served from stock (then z solves σ_L·G(z) = (1 − level)·d·R)
+    # or the share of units served from stock (then z solves σ_L·G(z) = (1 − level)·Q, Q = d·R
+    # or the EOQ)
     review_days: float = 14.0  # R: the cycle an order-up-to order covers beyond the ROP
     rule: OrderRule = "order_up_to"
+    # service_level is for a cycle of review_days; each item's is scaled to its own cycle
+    # (EOQ / d days under EOQ), see service_level_for_cycle. No change under order-up-to.
+    allocate_by_cycle: bool = False
     pack_size: int = 1
     moq: int = 1
     order_cost: float = 50.0  # K, per order (EOQ only)
@@ -221,32 +251,33 @@ def plan(
     settings: PolicySettings,
 ) -> ReorderPlan:
     """Safety stock, ROP and order-up-to level; the rounded quantity when IP ≤ ROP."""
+    level = settings.service_level
+    cycle_units = demand * settings.review_days
+    if settings.rule == "eoq":
+        cycle_units = eoq(
+            demand * 365.0, settings.order_cost, settings.holding_rate, settings.unit_cost
+        )
+    if settings.allocate_by_cycle and demand > 0:
+        level = service_level_for_cycle(level, cycle_units / demand, settings.review_days)
     if settings.measure == "fill_rate":
         spread = math.sqrt(lead_time * demand_std**2 + demand**2 * lead_time_std**2)
-        z = fill_rate_factor(settings.service_level, demand * settings.review_days, spread)
+        z = fill_rate_factor(level, cycle_units, spread)
     else:
-        z = z_for(settings.service_level)
+        z = z_for(level)
     safety = safety_stock(z, demand, demand_std, lead_time, lead_time_std)
     rop = reorder_point(demand, lead_time, safety)
     up_to = rop + demand * settings.review_days
     ip = position.value
     quantity = 0
     if ip <= rop and demand > 0:
-        if settings.rule == "eoq":
-            annual = demand * 365.0
-            raw = max(
-                eoq(annual, settings.order_cost, settings.holding_rate, settings.unit_cost),
-                rop - ip,
-            )
-        else:
-            raw = up_to - ip
+        raw = max(cycle_units, rop - ip) if settings.rule == "eoq" else up_to - ip
         quantity = round_to_pack(raw, settings.pack_size, settings.moq)
     return ReorderPlan(
         demand=demand,
         demand_std=demand_std,
         lead_time=lead_time,
         lead_time_std=lead_time_std,
-        service_level=settings.service_level,
+        service_level=level,
         z=z,
         safety_stock=safety,
         reorder_point=rop,

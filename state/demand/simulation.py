@@ -26,6 +26,11 @@ learns, and then each policy starts with its own order-up-to level on hand.
   `state.demand.policy.plan` sets SS, ROP = d·L + SS and S = ROP + d·review days, every day.
   The service level is fixed, or set by ABC/XYZ class, recomputed every `reclassify_days` from
   the trailing demand (ABC by value, XYZ by the CV of weekly demand).
+- skuflow with EOQ: the same, but an order brings the position to ROP + EOQ (in units of stock:
+  unit cost 1, so cycles ∝ 1/√d: the square-root law, the fewest stock-days for a number of
+  orders), and the service level is for a 14-day cycle, scaled to each SKU's own EOQ / d days
+  (`service_level_for_cycle`). Compare it only with rules placing at least as many orders: any
+  policy holds less stock by ordering more often.
 """
 
 from __future__ import annotations
@@ -40,9 +45,11 @@ from state.demand.lead_time import LeadTimeBook, LeadTimeEstimate
 from state.demand.policy import (
     SERVICE_LEVELS,
     InventoryPosition,
+    OrderRule,
     PolicySettings,
     ServiceMeasure,
     abc_classes,
+    eoq,
     plan,
     service_level_for,
     xyz_class,
@@ -84,6 +91,10 @@ class Skuflow:
     prior_lead_time_std_days: float = 2.0
     levels: Mapping[str, float] = field(default_factory=lambda: SERVICE_LEVELS)
     measure: ServiceMeasure = "cycle"
+    rule: OrderRule = "order_up_to"
+    order_cost: float = 50.0  # K per order, in units of stock held a year × holding_rate (EOQ)
+    holding_rate: float = 0.25  # h per year (EOQ; unit cost 1: stock is counted in units)
+    allocate_by_cycle: bool = False  # see state.demand.policy.service_level_for_cycle
 
 
 Policy = MinMax | Skuflow
@@ -209,7 +220,7 @@ def _open(
     model: SeasonalSmoothing,
     warmup: int,
 ) -> None:
-    """Each policy starts with its order-up-to level on hand (min/max: its max)."""
+    """Each policy starts with its order-up-to level on hand (min/max: its max; EOQ: ROP + EOQ)."""
     scored, seen = series.demand[warmup:], series.demand[:warmup]
     for policy, stock in zip(policies, stocks, strict=True):
         if isinstance(policy, MinMax):
@@ -272,7 +283,8 @@ def _decide(
 def _skuflow_plan(
     policy: Skuflow, stock: _Stock, rates: _Rates, position: float, level: float
 ) -> tuple[int, float]:
-    """(units to order now, order-up-to level) from the forecast and the learnt lead time."""
+    """(units to order now, the level an order brings the position to: S, or ROP + EOQ) from
+    the forecast and the learnt lead time."""
     if stock.lead is None:
         stock.lead = stock.book.estimate(
             SUPPLIER, policy.prior_lead_time_days, policy.prior_lead_time_std_days
@@ -280,10 +292,20 @@ def _skuflow_plan(
     lead = stock.lead
     demand, demand_std = rates.over(max(1, math.ceil(lead.mean)))
     settings = PolicySettings(
-        service_level=level, measure=policy.measure, review_days=policy.review_days
+        service_level=level,
+        measure=policy.measure,
+        review_days=policy.review_days,
+        rule=policy.rule,
+        order_cost=policy.order_cost,
+        holding_rate=policy.holding_rate,
+        allocate_by_cycle=policy.allocate_by_cycle,
     )
     ip = InventoryPosition(on_hand=math.floor(position))
     decided = plan(demand, demand_std, lead.mean, lead.std, ip, settings)
+    if policy.rule == "eoq":
+        return decided.quantity, decided.reorder_point + eoq(
+            demand * 365.0, policy.order_cost, policy.holding_rate, 1.0
+        )
     return decided.quantity, decided.order_up_to
 
 

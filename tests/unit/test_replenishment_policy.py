@@ -19,6 +19,7 @@ from state.demand.policy import (
     round_to_pack,
     safety_stock,
     service_level_for,
+    service_level_for_cycle,
     xyz_class,
     z_for,
 )
@@ -104,6 +105,70 @@ def test_an_eoq_plan_orders_the_economic_quantity() -> None:
     decided = plan(1000 / 365, 1, 5, 0, InventoryPosition(on_hand=0), settings)
 
     assert decided.quantity == 317  # ⌈316.2⌉
+
+
+@pytest.mark.parametrize(
+    ("cycle_days", "level"),
+    [
+        (14, 0.95),  # the reference cycle keeps its level
+        (7, 0.975),  # P(short) = 0.05 × 7 / 14 = 0.025
+        (28, 0.90),  # 0.05 × 28 / 14 = 0.10
+        (140, 0.5),  # 0.05 × 10 = 0.5: no safety stock
+        (400, 0.5),  # the floor: never a negative safety stock
+        (0.01, 0.9999),  # the cap: z stays finite
+    ],
+)
+def test_a_shorter_cycle_gets_a_higher_service_level(cycle_days: float, level: float) -> None:
+    assert service_level_for_cycle(0.95, cycle_days, 14) == pytest.approx(level)
+
+
+def test_a_cycle_must_be_a_positive_number_of_days() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        service_level_for_cycle(0.95, 0, 14)
+
+
+def test_an_eoq_plan_spreads_the_service_level_by_its_cycle() -> None:
+    # d = 36.5/day: A = 13,322.5 a year; K = 0.2, h = 0.25, c = 1: EOQ = √(2·13,322.5·0.2/0.25)
+    # = √21,316 = 146 units, a cycle of 146 / 36.5 = 4 days. 0.93 at 14 days becomes
+    # 1 − 0.07 × 4/14 = 0.98: z = 2.0537, SS = 2.0537 × 5 × √9 = 30.81, ROP = 328.5 + 30.81
+    settings = PolicySettings(
+        service_level=0.93,
+        rule="eoq",
+        order_cost=0.2,
+        holding_rate=0.25,
+        unit_cost=1.0,
+        allocate_by_cycle=True,
+    )
+
+    decided = plan(36.5, 5.0, 9.0, 0.0, InventoryPosition(on_hand=300), settings)
+
+    assert decided.service_level == pytest.approx(0.98)
+    assert decided.z == pytest.approx(2.0537, abs=1e-4)
+    assert decided.safety_stock == pytest.approx(30.81, abs=0.01)
+    assert decided.reorder_point == pytest.approx(359.31, abs=0.01)
+    assert decided.quantity == 146  # the EOQ: more than the 59.3 units below the ROP
+
+
+def test_a_slow_mover_on_eoq_carries_no_safety_stock_when_spread_by_cycle() -> None:
+    # d = 0.5/day, K = 50, h = 0.25, c = 1: EOQ = √(2·182.5·50/0.25) = 270 units, a 540-day
+    # cycle: 1 − 0.05 × 540/14 < 0.5, so the level is the floor 0.5 and SS = 0
+    settings = PolicySettings(service_level=0.95, rule="eoq", allocate_by_cycle=True)
+
+    decided = plan(0.5, 1.0, 7.0, 2.0, InventoryPosition(), settings)
+
+    assert decided.service_level == 0.5
+    assert decided.safety_stock == 0.0
+    assert decided.quantity == 271  # ⌈√73,000⌉ = ⌈270.2⌉
+
+
+def test_order_up_to_keeps_its_service_level_when_spread_by_cycle() -> None:
+    # every order-up-to item's cycle is the review period: the reference itself
+    spread = PolicySettings(service_level=0.95, allocate_by_cycle=True)
+    plain = PolicySettings(service_level=0.95)
+
+    assert plan(10, 3, 4, 1, InventoryPosition(), spread) == plan(
+        10, 3, 4, 1, InventoryPosition(), plain
+    )
 
 
 def test_abc_puts_the_sku_that_crosses_eighty_percent_in_a() -> None:
