@@ -81,6 +81,7 @@ def config_from(
     default_policy = PolicySettings(
         review_days=settings.replenishment_review_days,
         rule=settings.replenishment_rule,
+        allocate_by_cycle=settings.replenishment_allocate_by_cycle,
         order_cost=settings.replenishment_order_cost,
         holding_rate=settings.replenishment_holding_rate,
     )

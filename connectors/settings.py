@@ -138,6 +138,14 @@ class Settings(BaseSettings):
             "economic order quantity (needs unit_cost, order cost and holding rate)."
         ),
     )
+    replenishment_allocate_by_cycle: bool = Field(
+        False,
+        description=(
+            "Spread service levels by reorder cycle (EOQ only): a SKU reordered often gets a "
+            "higher cycle service level, one reordered rarely a lower one, so safety stock goes "
+            "where it fills the most units (see state/demand/policy.py)."
+        ),
+    )
     replenishment_review_days: float = Field(
         14.0, gt=0, le=365, description="Days of demand an order-up-to order covers beyond the ROP."
     )
