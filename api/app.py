@@ -10,11 +10,18 @@ In production mode the app refuses to be built with no API keys, or with a key t
 well-known default (`api.auth.ApiKeys.check_production`). A dependency that fails while a request
 is answered (Redis, PostgreSQL, Kafka) becomes 503 with the reason and `Retry-After`; the error
 is logged with the route, never with a credential.
+
+The hot read, `GET /v1/atp/{sku}`, is answered by `api.atp_fast_path` before FastAPI routes it
+whenever the caller may read ATP and the SKU is known (everything else reaches the route), from
+the Redis view in one round trip on the event loop: the lifespan opens that reader when the
+server starts and closes it when the server stops.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import psycopg
@@ -23,10 +30,14 @@ import redis
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 
+from api.atp_fast_path import PREFIX as ATP_PREFIX
+from api.atp_fast_path import AtpFastPath
 from api.auth import AuthConfigError
 from api.deps import ApiDeps, Limits
 from api.errors import Unavailable
+from api.live import HasViewReader
 from api.metrics import ApiMetrics
 from api.middleware import BodyLimit, RequestMetrics
 from api.publisher import PublishError
@@ -97,7 +108,30 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
-def create_app(deps: ApiDeps) -> FastAPI:
+def _lifespan(deps: ApiDeps) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Opens the view's event-loop reader (`api.live.ViewReader`) when the server starts, on the
+    server's loop, and closes it when the server stops. A view without one (the in-memory view)
+    is read from worker threads."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not isinstance(deps.view, HasViewReader):
+            yield
+            return
+        reader = deps.view.async_reader()
+        app.state.view_reader = reader
+        try:
+            yield
+        finally:
+            app.state.view_reader = None
+            await reader.aclose()
+
+    return lifespan
+
+
+def create_app(deps: ApiDeps, *, atp_fast_path: bool = True) -> FastAPI:
+    """The app on `deps`; `atp_fast_path=False` sends even plain ATP reads through FastAPI's
+    routing (`api.atp_fast_path`), which tests use to compare the two."""
     if deps.mode == "production":
         deps.auth.check_production()
     elif len(deps.auth) == 0:
@@ -107,6 +141,7 @@ def create_app(deps: ApiDeps) -> FastAPI:
         title="skuflow",
         version="1",
         description=DESCRIPTION,
+        lifespan=_lifespan(deps),
         openapi_tags=[
             {"name": "atp", "description": "Available to promise, for channels."},
             {"name": "stock", "description": "Positions by location, lot and bucket."},
@@ -121,6 +156,7 @@ def create_app(deps: ApiDeps) -> FastAPI:
         ],
     )
     app.state.deps = deps
+    app.state.view_reader = None  # until the lifespan opens one
     app.state.metrics = ApiMetrics()
     for router in (atp.router, stock.router, orders.router, events.router, ledger.router):
         app.include_router(router)
@@ -133,7 +169,20 @@ def create_app(deps: ApiDeps) -> FastAPI:
     for error, reason in _UNAVAILABLE.items():
         app.add_exception_handler(error, _unavailable_handler(reason))
     # The last added runs first: metrics see every answer, 413s included; the body cap runs
-    # before anything reads a body.
+    # before anything reads a body; the ATP fast path runs last, just before the routing.
+    if atp_fast_path:
+        routes = list(iter_route_contexts(app.routes))
+        app.add_middleware(
+            AtpFastPath,
+            deps=deps,
+            route=next(route for route in routes if route.path == "/v1/atp/{sku}"),
+            claimed=frozenset(
+                path.removeprefix(ATP_PREFIX)
+                for path in (route.path or "" for route in routes)
+                if path.startswith(ATP_PREFIX) and "{" not in path
+            ),
+            on_redis_error=_unavailable_handler(_UNAVAILABLE[redis.RedisError]),
+        )
     app.add_middleware(BodyLimit, max_bytes=deps.limits.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

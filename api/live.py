@@ -3,12 +3,19 @@
 Every figure comes from the view the dataflow writes; nothing is recomputed from stock here
 except a kit's ATP, which the core defines from its components' figures (`state.atp.kit_atp`).
 A SKU the catalog knows but the view has never held reads as zeros at every site and channel.
+
+The ATP routes read through `read_with_meta`: with the Redis view, one pipelined round trip on
+the event loop (the figures and the view's freshness together); with any other view, its
+blocking calls in a worker thread.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
+from typing import Protocol, runtime_checkable
+
+from starlette.concurrency import run_in_threadpool
 
 from api.schemas import AtpPublic, PositionPublic, StockPublic, ViewStatus
 from connectors.view_protocol import LiveView, SkuSnapshot, ViewMeta
@@ -33,27 +40,61 @@ def _zeros(names: frozenset[str] | Mapping[str, object]) -> dict[str, int]:
     return dict.fromkeys(sorted(names), 0)
 
 
-def atp_of(sku: Sku, view: LiveView, catalog: Catalog, status: ViewStatus) -> AtpPublic:
-    """One SKU's ATP; a kit's from its components (read together, in one round trip)."""
+class ViewReader(Protocol):
+    """Reads the view without blocking the event loop (`connectors.redis.live_reader`)."""
+
+    async def read_with_meta(
+        self, skus: Sequence[str]
+    ) -> tuple[dict[str, SkuSnapshot], ViewMeta]: ...
+
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class HasViewReader(Protocol):
+    """A view that can make a `ViewReader` for the server's event loop (the Redis view)."""
+
+    def async_reader(self) -> ViewReader: ...
+
+
+async def read_with_meta(
+    reader: ViewReader | None, view: LiveView, skus: Sequence[str]
+) -> tuple[dict[str, SkuSnapshot], ViewMeta]:
+    """The snapshots of `skus` the view holds, and its meta: through `reader` in one round trip
+    when the app has one (the Redis view, once the server started), else from `view` in a worker
+    thread (the in-memory view; an app whose lifespan did not run)."""
+    if reader is not None:
+        return await reader.read_with_meta(skus)
+    return await run_in_threadpool(_read_with_meta, view, skus)
+
+
+def _read_with_meta(view: LiveView, skus: Sequence[str]) -> tuple[dict[str, SkuSnapshot], ViewMeta]:
+    meta = view.meta()  # first, as before: the status never claims fresher than the figures
+    return view.read_many(skus), meta
+
+
+def atp_codes(skus: Iterable[Sku]) -> list[str]:
+    """The SKUs whose figures the ATP of `skus` needs: a kit's components, not the kit."""
+    wanted = {s.code for s in skus if not s.is_kit} | {
+        c.sku for s in skus if s.is_kit for c in s.components
+    }
+    return sorted(wanted)
+
+
+def atp_from(
+    sku: Sku, found: Mapping[str, SkuSnapshot], catalog: Catalog, status: ViewStatus
+) -> AtpPublic:
+    """One SKU's ATP from the snapshots `atp_codes` asked for; a kit's from its components."""
     if sku.is_kit:
-        parts = view.read_many(c.sku for c in sku.components)
-        return _kit(sku, parts, catalog, status)
-    return _stocked(sku.code, view.read(sku.code), catalog, status)
+        return _kit(sku, found, catalog, status)
+    return _stocked(sku.code, found.get(sku.code), catalog, status)
 
 
 def atp_many(
     skus: list[Sku], view: LiveView, catalog: Catalog, status: ViewStatus
 ) -> list[AtpPublic]:
-    wanted = {s.code for s in skus if not s.is_kit} | {
-        c.sku for s in skus if s.is_kit for c in s.components
-    }
-    found = view.read_many(sorted(wanted))
-    return [
-        _kit(s, found, catalog, status)
-        if s.is_kit
-        else _stocked(s.code, found.get(s.code), catalog, status)
-        for s in skus
-    ]
+    found = view.read_many(atp_codes(skus))
+    return [atp_from(s, found, catalog, status) for s in skus]
 
 
 def _stocked(

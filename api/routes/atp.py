@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AtpReaderDep, DepsDep
 from api.errors import READ, ErrorPublic, described, not_found, unprocessable
-from api.live import atp_many, atp_of, view_status
+from api.live import atp_codes, atp_from, read_with_meta, view_status
 from api.schemas import AtpBatchCreate, AtpBatchPublic, AtpChangePublic, AtpPublic, Sku
 from api.sse import StreamRequest, atp_stream, latest_change_id
 
@@ -106,14 +106,20 @@ async def stream_atp(
 @router.get(
     "/atp/{sku}",
     summary="ATP of one SKU: network, per site, per channel",
+    response_model=AtpPublic,
     responses=described(*READ, 404),
 )
-def read_atp(sku: Sku, deps: DepsDep, _: AtpReaderDep) -> AtpPublic:
+async def read_atp(sku: Sku, request: Request, deps: DepsDep, _: AtpReaderDep) -> Response:
     known = deps.catalog.skus.get(sku)
     if known is None:
         not_found(f"SKU {sku!r} is not in the catalog")
-    status = view_status(deps.view.meta(), deps.clock())
-    return atp_of(known, deps.view, deps.catalog, status)
+    reader = request.app.state.view_reader
+    found, meta = await read_with_meta(reader, deps.view, atp_codes([known]))
+    atp = atp_from(known, found, deps.catalog, view_status(meta, deps.clock()))
+    # Serialised once, by pydantic-core, as `api.atp_fast_path` does for the plain reads it
+    # answers before this route (returning the model would have FastAPI validate it again and
+    # dump it with the json module); `response_model` keeps the documented schema.
+    return Response(atp.model_dump_json(), media_type="application/json")
 
 
 @router.post(
@@ -121,7 +127,9 @@ def read_atp(sku: Sku, deps: DepsDep, _: AtpReaderDep) -> AtpPublic:
     summary="ATP of many SKUs at once",
     responses=described(*READ, 400, 413),
 )
-def read_atp_batch(body: AtpBatchCreate, deps: DepsDep, _: AtpReaderDep) -> AtpBatchPublic:
+async def read_atp_batch(
+    body: AtpBatchCreate, request: Request, deps: DepsDep, _: AtpReaderDep
+) -> AtpBatchPublic:
     limit = deps.limits.max_batch
     if len(body.skus) > limit:
         unprocessable(
@@ -132,5 +140,8 @@ def read_atp_batch(body: AtpBatchCreate, deps: DepsDep, _: AtpReaderDep) -> AtpB
     wanted = list(dict.fromkeys(body.skus))
     known = [deps.catalog.skus[code] for code in wanted if code in deps.catalog.skus]
     unknown = [code for code in wanted if code not in deps.catalog.skus]
-    status = view_status(deps.view.meta(), deps.clock())
-    return AtpBatchPublic(items=atp_many(known, deps.view, deps.catalog, status), unknown=unknown)
+    reader = request.app.state.view_reader
+    found, meta = await read_with_meta(reader, deps.view, atp_codes(known))
+    status = view_status(meta, deps.clock())
+    items = [atp_from(sku, found, deps.catalog, status) for sku in known]
+    return AtpBatchPublic(items=items, unknown=unknown)

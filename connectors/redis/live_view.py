@@ -40,7 +40,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
 from typing import Any, cast
 
 import redis
@@ -59,6 +58,7 @@ from connectors.redis.layout import (
     snapshot_from_fields,
     utc_text,
 )
+from connectors.redis.live_reader import META_FIELDS, AsyncLiveViewReader, view_meta
 from connectors.redis.retry import Backoff, with_retries
 from connectors.view_protocol import (
     DEFAULT_MAX_CHANGES,
@@ -240,13 +240,12 @@ class RedisLiveView:
 
     def meta(self) -> ViewMeta:
         meta_fields, skus = with_retries("meta", self._meta_once, self._backoff)
-        written, newest, writes, complete = meta_fields
-        return ViewMeta(
-            last_write_at=None if written is None else datetime.fromtimestamp(float(written), UTC),
-            last_event_at=None if newest is None else datetime.fromisoformat(newest),
-            skus=skus,
-            writes=int(writes or 0),
-            complete=complete is not None,
+        return view_meta(meta_fields, skus)
+
+    def async_reader(self) -> AsyncLiveViewReader:
+        """A reader of this view for an event loop (the API's hot route); the caller closes it."""
+        return AsyncLiveViewReader(
+            self._url, self.keys.prefix, backoff=self._backoff, socket_timeout=self._socket_timeout
         )
 
     def mark_complete(self) -> None:
@@ -259,7 +258,7 @@ class RedisLiveView:
 
     def _meta_once(self) -> list[Any]:
         pipe = self._client().pipeline(transaction=False)
-        pipe.hmget(self.keys.meta, [LAST_WRITE_AT, LAST_EVENT_AT, WRITES, COMPLETE_SINCE])
+        pipe.hmget(self.keys.meta, META_FIELDS)
         pipe.zcard(self.keys.skus)
         return pipe.execute()
 

@@ -331,9 +331,10 @@ def markdown(rows: list[dict[str, Any]], options: Options, fed: int) -> str:
             floor = row["generator_p99_ms"]
             notes.append(
                 f"Target missed at {row['rate']:,}/s: p99 {row['p99_ms']:.1f} ms, "
-                f"{row['achieved_per_s']:,.0f} answered/s. The API is one Python process "
-                "(uvicorn on uvloop and httptools, the route reading Redis twice from a worker "
-                "thread) sharing two "
+                f"{row['achieved_per_s']:,.0f} answered/s. The API is "
+                f"{_processes(options.api_workers)} (uvloop and httptools; a plain "
+                "ATP read is answered before FastAPI's routing, in one Redis round trip on the "
+                "event loop) sharing two "
                 "CPUs with the dataflow, Redis, the generator and other work"
                 + (f"; the generator alone already shows p99 {floor:.1f} ms here" if floor else "")
                 + "."
