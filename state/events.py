@@ -260,6 +260,7 @@ class OrderPlaced(_Event):
     order_id: Code
     channel: Code
     customer_tier: Code = "standard"
+    customer_id: Code | None = None  # who ordered (None: a guest); demand learns their timing
     priority: Annotated[int, Field(ge=0, le=1_000_000, description="lower is more urgent")] = 0
     ship_to: ShipTo
     lines: Annotated[tuple[OrderLine, ...], Field(min_length=1)]

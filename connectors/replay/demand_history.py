@@ -4,8 +4,10 @@
   (`connectors.replay.online_retail`), exactly as the dataflow sees it: each `OrderPlaced` line
   adds its units on the order's day (Europe/London) at its site, and an `OrderCancelled` takes
   its line back from that day (the replay cancels only lines credited before their pick, within
-  two hours). Kept per (SKU, site), and per ship-to country. Also each SKU's unit price: the
-  median UnitPrice of its positive-quantity rows (pounds sterling).
+  two hours). Kept per (SKU, site), per ship-to country, and per (SKU, customer): the CustomerID
+  on `OrderPlaced.customer_id`, None for guests (blank CustomerID), so a model can learn each
+  customer's order timing. Also each SKU's unit price: the median UnitPrice of its
+  positive-quantity rows (pounds sterling).
 - `carparts_demand(data_dir)`: the 2,674 monthly car-part series, each cut at its first missing
   month (165 series stop in 1999: the source has no later values for them).
 
@@ -19,7 +21,7 @@ import csv
 import gzip
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -38,13 +40,24 @@ CARPARTS_FILE = "carparts_monthly.csv.gz"
 
 @dataclass(frozen=True)
 class RetailDemand:
-    """Units per day index (0 = `first_day`), per (SKU, site) and per country."""
+    """Units per day index (0 = `first_day`), per (SKU, site), per country and per (SKU,
+    customer); the customer is None for guests."""
 
     first_day: date
     days: int
     by_sku_site: dict[tuple[str, str], dict[int, float]]
     by_country: dict[str, dict[int, float]]
     unit_price: dict[str, float]
+    by_sku_customer: dict[tuple[str, str | None], dict[int, float]] = field(default_factory=dict)
+
+    def customer_orders(self) -> dict[str, dict[int, dict[str | None, float]]]:
+        """Each SKU's demand per day index, split by customer (None: guests)."""
+        merged: dict[str, dict[int, dict[str | None, float]]] = defaultdict(dict)
+        for (sku, customer), held in self.by_sku_customer.items():
+            days = merged[sku]
+            for day, units in held.items():
+                days.setdefault(day, {})[customer] = units
+        return dict(merged)
 
     def by_sku(self) -> dict[str, dict[int, float]]:
         merged: dict[str, dict[int, float]] = defaultdict(dict)
@@ -58,25 +71,28 @@ class RetailDemand:
 def online_retail_demand(data_dir: Path, limit_rows: int | None = None) -> RetailDemand:
     """Daily demand per (SKU, site) and per country, and unit prices; see the module doc."""
     path = data_file(data_dir)
-    lines: dict[tuple[str, str], tuple[date, int, str, str]] = {}  # (order, sku) → line
+    lines: dict[tuple[str, str], tuple[date, int, str, str, str | None]] = {}  # (order, sku)
     per_site: dict[tuple[str, str, date], float] = defaultdict(float)
     per_country: dict[tuple[str, date], float] = defaultdict(float)
+    per_customer: dict[tuple[str, str | None, date], float] = defaultdict(float)
     for event in replay(path, limit_rows=limit_rows):
         if isinstance(event, OrderPlaced):
             day = event.occurred_at.astimezone(UK_TIME).date()
-            country = event.ship_to.region
+            country, customer = event.ship_to.region, event.customer_id
             for line in event.lines:
                 site = line.site or "LON"
-                lines[(event.order_id, line.sku)] = (day, line.quantity, site, country)
+                lines[(event.order_id, line.sku)] = (day, line.quantity, site, country, customer)
                 per_site[(line.sku, site, day)] += line.quantity
                 per_country[(country, day)] += line.quantity
+                per_customer[(line.sku, customer, day)] += line.quantity
         elif isinstance(event, OrderCancelled):
             for sku in event.skus:
                 found = lines.pop((event.order_id, sku), None)
                 if found is not None:
-                    day, ordered, site, country = found
+                    day, ordered, site, country, customer = found
                     per_site[(sku, site, day)] -= ordered
                     per_country[(country, day)] -= ordered
+                    per_customer[(sku, customer, day)] -= ordered
     days = [day for (_, _, day) in per_site] or [date(2010, 12, 1)]
     first, last = min(days), max(days)
     by_sku_site: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
@@ -87,12 +103,17 @@ def online_retail_demand(data_dir: Path, limit_rows: int | None = None) -> Retai
     for (country, day), total in per_country.items():
         if total > 0:
             by_country[country][(day - first).days] = total
+    by_sku_customer: dict[tuple[str, str | None], dict[int, float]] = defaultdict(dict)
+    for (sku, customer, day), held in per_customer.items():
+        if held > 0:
+            by_sku_customer[(sku, customer)][(day - first).days] = held
     return RetailDemand(
         first,
         (last - first).days + 1,
         dict(by_sku_site),
         dict(by_country),
         unit_prices(path, limit_rows),
+        dict(by_sku_customer),
     )
 
 

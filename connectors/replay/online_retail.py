@@ -31,11 +31,12 @@ takes 11-16 s on a shared two-core machine, about 3 s of it the first pass. Rule
   minute). `source` is "online-retail".
 - **Orders.** Each invoice not starting with C becomes one `OrderPlaced`: order_id = invoice
   number, event_id `or-order-<invoice>`, channel web/guest (priority = the channel's),
-  customer_tier "standard", ship_to region = Country and postal_code "unknown", one line per
-  StockCode with the quantities summed (so the data's exact duplicate rows are summed into their
-  line, not dropped), each line's `site` = the country's site. An invoice's rows are contiguous
-  in the file but for one (542806 is interrupted by C542805): the first pass knows each invoice's
-  last row, so an invoice is emitted whole, in the order of its first row.
+  customer_tier "standard", customer_id = the CustomerID (None when blank), ship_to region =
+  Country and postal_code "unknown", one line per StockCode with the quantities summed (so the
+  data's exact duplicate rows are summed into their line, not dropped), each line's `site` = the
+  country's site. An invoice's rows are contiguous in the file but for one (542806 is
+  interrupted by C542805): the first pass knows each invoice's last row, so an invoice is
+  emitted whole, in the order of its first row.
 - **Stock is never fictional.** The replay keeps its own projection of available units per
   (SKU, site) at the pick bin. Before an order, for each line whose quantity exceeds the
   projection at its site, it emits a `ReceiptPosted` at that site's dock (event_id
@@ -540,6 +541,7 @@ class _Replayer:
             order_id=first.invoice,
             channel=channel.code,
             customer_tier="standard",
+            customer_id=first.customer,
             priority=channel.priority,
             ship_to=ShipTo(region=first.country, postal_code="unknown"),
             lines=tuple(OrderLine(sku=sku, quantity=q, site=site) for sku, q in quantities.items()),

@@ -7,6 +7,7 @@
 - `intermittent`: Croston, SBA and TSB. `baselines`: moving average and (seasonal) naive.
 - `holt_winters`: river's Holt-Winters behind a start-up guard (river's pitfalls documented).
 - `calendar`: a site's closed days (bank holidays, shutdowns): forecast 0, not learnt.
+- `customers`: a SKU's demand as its customers' repeat orders (a renewal model per customer).
 - `classify` / `selector`: ADI / CV² per series, and the method each pattern gets (measured).
 - `daily`: event-time daily buckets with bounded lateness. `lead_time`: PO → ASN → receipt.
 - `policy`: inventory position, safety stock, reorder point, order-up-to / EOQ, pack and MOQ
