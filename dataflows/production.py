@@ -21,10 +21,10 @@ from bytewax.outputs import Sink
 from connectors.kafka.admin import ensure_topics
 from connectors.kafka.changes import StockChangesSink
 from connectors.kafka.decisions import DecisionsSink
-from connectors.kafka.delivery import DeliveredKafkaSink
 from connectors.kafka.expiries import ExpiriesSink
 from connectors.kafka.merged_source import MergedKafkaSource
 from connectors.kafka.proposals import ProposalsSink
+from connectors.kafka.sequenced_log import SequencedLogSink
 from connectors.kafka.source import KafkaEventSource
 from connectors.kafka.topics import (
     DEAD_LETTERS,
@@ -133,14 +133,8 @@ class Wiring:
             parts=self.output_parts,
         )
 
-    def log_sink(self) -> DeliveredKafkaSink:
-        # Idempotent producer: a retried send never puts an event in the log twice; a broker away
-        # is waited for and logged, a message Kafka refuses stops the flow (never lost quietly).
-        return DeliveredKafkaSink(
-            self.broker_list,
-            self.topics.name(SEQUENCED),
-            add_config={"enable.idempotence": "true", "linger.ms": "2"},
-        )
+    def log_sink(self) -> SequencedLogSink:
+        return SequencedLogSink(self.broker_list, self.topics.name(SEQUENCED))
 
 
 def sequenced_flow(wiring: Wiring, catalog: Catalog, routing: Routing | None = None) -> Dataflow:

@@ -3,10 +3,10 @@
 Bytewax's `KafkaSink` produces without a delivery callback, so a message Kafka finally refuses
 (its `message.timeout.ms` ran out, the topic is gone) vanishes without a word. `DeliveredKafkaSink`
 is the same sink with the delivery report checked: each batch is produced, then flushed (stock
-changes and decisions under a `DurableSink`: once an epoch, see `produce`), and a batch with an
-undelivered message raises, which stops the flow; Bytewax recovery then resumes from the last
-snapshot and writes the batch again (the idempotent producer and the keyed, absolute messages
-make that harmless).
+changes, decisions and the sequenced log under a `DurableSink`: once an epoch, see `produce`),
+and a batch with an undelivered message raises, which stops the flow; Bytewax recovery then
+resumes from the last snapshot and writes the batch again (the idempotent producer and the keyed,
+absolute messages make that harmless).
 
 A broker that is down or restarting is not an error here: librdkafka keeps retrying, and the
 flush waits for it (up to `message.timeout.ms`, 5 minutes by default), logging a warning every
@@ -18,6 +18,8 @@ flush waits for it (up to `message.timeout.ms`, 5 minutes by default), logging a
 from __future__ import annotations
 
 import logging
+import time
+from collections import deque
 from collections.abc import Sequence
 
 from bytewax.connectors.kafka import KafkaSinkMessage
@@ -43,10 +45,8 @@ class DeliveredPartition(StatelessSinkPartition[Outgoing]):
         self._producer = producer
         self._topic = topic
         self._failures: list[str] = []
-
-    def _delivered(self, error: KafkaError | None, _message: Message) -> None:
-        if error is not None:
-            self._failures.append(str(error))
+        # Per batch produced and not yet fully acknowledged: how many of its messages wait.
+        self._batches: deque[list[int]] = deque()
 
     def write_batch(self, items: Sequence[Outgoing]) -> None:
         """Produce `items` and wait until Kafka has acknowledged every one of them."""
@@ -61,9 +61,20 @@ class DeliveredPartition(StatelessSinkPartition[Outgoing]):
         wait for Kafka's acks then overlaps the flow's work instead of following every batch. A
         refusal already reported still stops the flow here, at the next batch.
 
-        The sequenced log itself still waits every batch (`write_batch`): produced without the
-        wait, the sequencer ran so far ahead that the tailing flow folded the rest of the SIGKILL
-        test's slice in one epoch, past the points where that test must kill it."""
+        The sequenced log (`connectors.kafka.sequenced_log`) also waits, at each batch, for
+        the batch before it (`await_batches`): it may not run further ahead of the broker."""
+        if not items:
+            self._raise_on_refusals()
+            return
+        waiting = [len(items)]
+        self._batches.append(waiting)
+        failures = self._failures
+
+        def delivered(error: KafkaError | None, _message: Message) -> None:
+            waiting[0] -= 1
+            if error is not None:
+                failures.append(str(error))
+
         for item in items:
             headers: list[tuple[str, str | bytes | None]] = list(item.headers)
             while True:
@@ -74,13 +85,34 @@ class DeliveredPartition(StatelessSinkPartition[Outgoing]):
                         key=item.key,
                         headers=headers,
                         timestamp=item.timestamp,
-                        on_delivery=self._delivered,
+                        on_delivery=delivered,
                     )
                     break
                 except BufferError:  # the local queue is full: let deliveries drain it
                     self._producer.poll(0.1)
-            self._producer.poll(0)
+        self._producer.poll(0)  # once a batch: serving reports per message cost ~15 µs each
         self._raise_on_refusals()
+
+    def await_batches(self, in_flight: int) -> None:
+        """Wait until at most `in_flight` of the batches produced are still unacknowledged;
+        raise if Kafka refused a message. Waiting for the previous batch while the
+        current one travels overlaps Kafka's round trip with the flow's work, and still keeps
+        the producer no more than `in_flight` batches ahead of what the broker has."""
+        began = last_log = time.monotonic()
+        while self._unacknowledged() > in_flight:
+            self._producer.poll(0.05)
+            now = time.monotonic()
+            if now - last_log >= WAIT_LOG_SECONDS:
+                last_log = now
+                log.warning(
+                    "%d batches to %s still waiting for Kafka after %.0f s; librdkafka retries.",
+                    self._unacknowledged() - in_flight, self._topic, now - began,
+                )  # fmt: skip
+        self._raise_on_refusals()
+
+    def _unacknowledged(self) -> int:
+        self._batches = deque(waiting for waiting in self._batches if waiting[0] > 0)
+        return len(self._batches)
 
     def confirm_delivered(self) -> None:
         """Wait until every message produced so far is delivered; raise if Kafka refused any."""
@@ -93,11 +125,13 @@ class DeliveredPartition(StatelessSinkPartition[Outgoing]):
                 WAIT_LOG_SECONDS,
             )
             waiting = self._producer.flush(WAIT_LOG_SECONDS)
+        self._batches.clear()
         self._raise_on_refusals()
 
     def _raise_on_refusals(self) -> None:
-        failed, self._failures = self._failures, []
-        if failed:
+        if self._failures:
+            failed = list(self._failures)
+            self._failures.clear()  # the same list: delivery callbacks of batches in flight hold it
             msg = (
                 f"Kafka refused {len(failed)} messages to {self._topic} ({'; '.join(failed[:3])}); "
                 "the flow stops here and resumes from its last snapshot when started again. "

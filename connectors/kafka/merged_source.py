@@ -56,10 +56,13 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from connectors.kafka.delivery import log_kafka_error
-from connectors.kafka.source import kafka_time
+from connectors.kafka.source import kafka_time, warm_up
 from state.intake import RawEvent
 
 log = logging.getLogger(__name__)
+
+FETCH_WAIT_SECONDS = 0.01  # how long a fetch waits when nothing is prefetched (a quiet stream)
+FETCH_WAIT_MAX_MS = 20  # how long the broker holds a fetch it has no data for (see build_part)
 
 Part = tuple[str, int]  # (topic, partition)
 Offsets = dict[Part, int]
@@ -137,6 +140,7 @@ class _MergedPartition(StatefulSourcePartition[RawEvent, Offsets]):
     ) -> None:
         self._consumer = Consumer({**config, "enable.partition.eof": True})
         starts = resume or {}
+        warm_up(self._consumer)
         self._consumer.assign(
             [TopicPartition(t, p, starts.get((t, p), OFFSET_BEGINNING)) for t, p in parts]
         )
@@ -153,7 +157,13 @@ class _MergedPartition(StatefulSourcePartition[RawEvent, Offsets]):
         self._quiet_since: float | None = None
 
     def _fetch(self) -> None:
-        for msg in self._consumer.consume(self._batch_size, 0.01):
+        # What librdkafka has already prefetched is taken without waiting; only when nothing is
+        # there does the fetch wait (briefly) for more: `consume` waits out its whole timeout
+        # unless the batch fills, which on a backlog read 20 partitions it rarely did.
+        messages = self._consumer.consume(self._batch_size, 0)
+        if not messages:
+            messages = self._consumer.consume(self._batch_size, FETCH_WAIT_SECONDS)
+        for msg in messages:
             topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
             if topic is None or partition is None:
                 continue
@@ -205,9 +215,13 @@ class _MergedPartition(StatefulSourcePartition[RawEvent, Offsets]):
             (b.records[0][0], part, b.records[0][1]) for part, b in self._parts.items() if b.records
         ]
         heapq.heapify(heads)
+        # Whether the merge may go on changes only when a partition still fetching runs out of
+        # buffered records, so it is asked again only then (not once per record).
+        ask = True
         while heads and len(batch) < self._batch_size:
-            if not self._may_release():
+            if ask and not self._may_release():
                 break
+            ask = False
             _, part, _ = heapq.heappop(heads)
             buffered = self._parts[part]
             timestamp, offset, raw = buffered.records.popleft()
@@ -215,6 +229,8 @@ class _MergedPartition(StatefulSourcePartition[RawEvent, Offsets]):
             batch.append((timestamp, part, offset, raw))
             if buffered.records:
                 heapq.heappush(heads, (buffered.records[0][0], part, buffered.records[0][1]))
+            else:
+                ask = not buffered.caught_up
         return batch
 
     def _may_release(self) -> bool:
@@ -346,6 +362,10 @@ class MergedKafkaSource(FixedPartitionedSource[RawEvent, Offsets]):
             "bootstrap.servers": ",".join(self._brokers),
             "group.id": "skuflow-sequencer",  # unused: offsets live in Bytewax's recovery state
             "enable.auto.commit": False,
+            # The broker answers a fetch at once when it has data; when it has none it holds
+            # the fetch this long. An empty partition's end (which the merge waits for) was
+            # known only after the default 500 ms; on loopback a short wait costs little.
+            "fetch.wait.max.ms": FETCH_WAIT_MAX_MS,
             "error_cb": log_kafka_error,  # broker away: logged, librdkafka reconnects
         }
         parts = self._partitions()

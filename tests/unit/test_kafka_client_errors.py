@@ -3,30 +3,23 @@
 from __future__ import annotations
 
 import pytest
-from bytewax.connectors.kafka import KafkaError, KafkaSourceMessage
-from confluent_kafka import KafkaError as ClientError
+from confluent_kafka import KafkaError
 
-from connectors.kafka.source import is_transient, to_raw
-
-
-def consumer_error(code: int) -> KafkaError[bytes | None, bytes | None]:
-    return KafkaError(ClientError(code), KafkaSourceMessage(None, None, topic="orders"))
+from connectors.kafka.source import error_raw, is_transient
 
 
 @pytest.mark.parametrize(
     "code",
-    [ClientError._TRANSPORT, ClientError._ALL_BROKERS_DOWN, ClientError.LEADER_NOT_AVAILABLE],
+    [KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError.LEADER_NOT_AVAILABLE],
 )
 def test_a_broker_going_away_is_a_transient_client_error(code: int) -> None:
-    assert is_transient(consumer_error(code))
+    assert is_transient(KafkaError(code))
 
 
 def test_a_missing_topic_is_not_transient_and_becomes_a_dead_letter_payload() -> None:
-    error = consumer_error(ClientError.UNKNOWN_TOPIC_OR_PART)
+    error = KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART)
 
     assert not is_transient(error)
-    assert to_raw(error).payload.startswith(b"kafka consumer error")
-
-
-def test_a_message_is_never_transient() -> None:
-    assert not is_transient(KafkaSourceMessage(b"85123A", b"{}", topic="orders", offset=7))
+    raw = error_raw(error, "orders/0/7", (1, 1_700_000_000_000))
+    assert raw.payload.startswith(b"kafka consumer error")
+    assert raw.origin == "orders/0/7"
