@@ -85,7 +85,6 @@ def run(
     """
     from bytewax.dataflow import Dataflow
 
-    from connectors.catalog_file import load_catalog
     from connectors.routing_config import routing_policy_for
     from dataflows.gc_tuning import tune_for_streaming
     from dataflows.production import Wiring, log_fold_flow, sequenced_flow, sequencer_flow
@@ -94,6 +93,8 @@ def run(
 
     settings = _settings()
     _setup(settings)
+    # The "start-up:" lines time a restart's phases (`skuflow bench recovery` reads them).
+    log.info("start-up: settings read")
     if stage not in ("all", "sequence", "fold"):
         raise typer.BadParameter("stage is all, sequence or fold")
     recovery = recovery_dir or settings.recovery_dir
@@ -112,7 +113,7 @@ def run(
     peers = addresses.split(";") if addresses else None
     # Each output has one partition per process of the cluster (dataflows/durable.py).
     wiring = replace(Wiring.from_settings(settings), output_parts=len(peers) if peers else 1)
-    catalog = load_catalog(settings.catalog, settings.data_dir, settings.cache_dir)
+    catalog = _catalog(settings)
     wiring = replace(
         wiring, replenishment_config=_replenishment(settings, settings.catalog, catalog)
     )
@@ -138,6 +139,7 @@ def run(
 
         seed_picture(wiring, router.router.board)  # a restart plans on the network as it was
     tune_for_streaming()  # start-up is done: what is built now lives as long as the process
+    log.info("start-up: flow starting (Bytewax resumes from the recovery partitions)")
 
     def go(flow: Dataflow, recovery_at: Path | None) -> None:
         run_flow(
@@ -158,6 +160,16 @@ def run(
         go(sequencer_flow(wiring, catalog, router), recovery / "sequence" if recovery else None)
     if stage in ("all", "fold"):
         go(log_fold_flow(wiring, catalog, routing=router), recovery / "fold" if recovery else None)
+
+
+def _catalog(settings: Settings) -> Catalog:
+    from connectors.catalog_file import load_catalog
+
+    loading = time.monotonic()
+    catalog = load_catalog(settings.catalog, settings.data_dir, settings.cache_dir)
+    took = time.monotonic() - loading
+    log.info("start-up: catalog loaded (%d SKUs) in %.2f s", len(catalog.skus), took)
+    return catalog
 
 
 def _replenishment(settings: Settings, catalog_name: str, catalog: Catalog) -> ReplenishmentConfig:

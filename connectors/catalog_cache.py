@@ -30,7 +30,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from connectors.catalog_file import CatalogFile
+from connectors.catalog_file import CatalogFile, parse_catalog
 from state.catalog import Catalog
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def cached_catalog(
     path = cache_path(data, cache_dir, name, version)
     if path.exists():
         try:
-            catalog = CatalogFile.model_validate_json(path.read_bytes()).to_catalog()
+            catalog = parse_catalog(path.read_bytes())
         except (OSError, ValidationError, ValueError) as exc:
             log.warning("catalog cache %s is unreadable (%s); rebuilding it", path, exc)
         else:

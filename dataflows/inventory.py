@@ -43,6 +43,7 @@ from dataflows import durable
 from dataflows.reservations import expiries
 from dataflows.routing import PlanRecord, Routing, assemble_decisions, decode_plan, is_plan_key
 from dataflows.routing_batches import batch_orders
+from dataflows.snapshots import Packed, Snapshot, pack, restore
 from state.apply import apply
 from state.catalog import Catalog
 from state.events import Event, ReservationExpired, parts_by_sku, skus_of
@@ -120,28 +121,33 @@ def route(
     return [*((sku, (sku, part)) for sku, part in parts), *plans]
 
 
-class FoldLogic(StatefulBatchLogic[tuple[str, Event], "Folded | Applied", SkuStock]):
+class FoldLogic(StatefulBatchLogic[tuple[str, Event], "Folded | Applied", Packed]):
     """One SKU's state, folded a batch at a time: every event's ledger entries (and, for taps,
     `Applied` records) in order, then one view of the SKU as the batch left it.
 
     Views are absolute snapshots, so emitting one per batch instead of one per event changes no
     final figure; it saves computing ATP and writing Redis and PostgreSQL for every event.
+
+    Snapshots are packed (`dataflows.snapshots`): a resumed key keeps its snapshot as it came
+    and unpickles it at its first batch, so a restart does not rebuild every SKU's state first.
     """
 
-    def __init__(self, catalog: Catalog, stock: SkuStock | None, applied: bool) -> None:
+    def __init__(self, catalog: Catalog, resumed: Snapshot | None, applied: bool) -> None:
         self._catalog = catalog
-        self._stock = stock
+        self._stock: SkuStock | None = None
+        self._resumed = resumed
         self._applied = applied
-        # Resumed from a snapshot: if the first batch is nothing but redeliveries (which move
-        # nothing, so no view would follow), it still writes the SKU's view (absolute values, so
-        # harmless): a view that a crashed process computed and never wrote is written after all.
-        self._resumed = stock is not None
 
     def on_batch(self, values: list[tuple[str, Event]]) -> tuple[list[Folded | Applied], bool]:
         emitted: list[Folded | Applied] = []
         last_moved: Event | None = None
-        redeliveries = self._resumed
-        catalog, stock, applied = self._catalog, self._stock, self._applied
+        resumed, self._resumed = self._resumed, None
+        # Resumed from a snapshot: if the first batch is nothing but redeliveries (which move
+        # nothing, so no view would follow), it still writes the SKU's view (absolute values, so
+        # harmless): a view that a crashed process computed and never wrote is written after all.
+        redeliveries = resumed is not None
+        stock = restore(resumed) if resumed is not None else self._stock
+        catalog, applied = self._catalog, self._applied
         for sku, event in values:
             stock, outputs = apply(stock, event, catalog, sku=sku)
             emitted.extend(entries_of(event, sku, outputs))
@@ -156,14 +162,15 @@ class FoldLogic(StatefulBatchLogic[tuple[str, Event], "Folded | Applied", SkuSto
         self._stock = stock
         if redeliveries and last_moved is None and values:
             last_moved = values[-1][1]
-        self._resumed = False
         if last_moved is not None and stock is not None:
             emitted.append(view_of(stock, catalog, last_moved.occurred_at, last_moved.event_id))
         return emitted, StatefulBatchLogic.RETAIN
 
-    def snapshot(self) -> SkuStock:
+    def snapshot(self) -> Packed:
+        if self._resumed is not None:  # not folded since the restart: the snapshot as it came
+            return self._resumed if isinstance(self._resumed, bytes) else pack(self._resumed)
         assert self._stock is not None  # a logic exists only once its key has seen an event
-        return self._stock
+        return pack(self._stock)
 
 
 LogMessage = KafkaSinkMessage[bytes | None, bytes | None]

@@ -88,6 +88,12 @@ def deep_size(roots: Iterable[object]) -> int:
     return total
 
 
+def live(state: object) -> object:
+    """The state as the fold holds it once it has folded: its snapshots are packed bytes
+    (`dataflows.snapshots`)."""
+    return pickle.loads(state) if isinstance(state, bytes) else state  # noqa: S301 (ours)
+
+
 def snapshot_states(recovery_dir: Path, seed: int = 5) -> list[StepState]:
     """Every step's latest snapshot per key, over all recovery partitions."""
     blobs: dict[str, list[bytes]] = {}
@@ -103,7 +109,7 @@ def snapshot_states(recovery_dir: Path, seed: int = 5) -> list[StepState]:
     rng = random.Random(seed)
     states = []
     for step, found in sorted(blobs.items()):
-        sample = [pickle.loads(b) for b in rng.sample(found, min(SAMPLE, len(found)))]  # noqa: S301 (our own snapshots)
+        sample = [live(pickle.loads(b)) for b in rng.sample(found, min(SAMPLE, len(found)))]  # noqa: S301 (our own snapshots)
         scale = len(found) / len(sample)
         stocks = [s for s in sample if isinstance(s, SkuStock)]
         seen = sum(deep_size([s.seen]) for s in stocks)
