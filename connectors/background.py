@@ -7,8 +7,13 @@ still never passes an unwritten epoch, while PostgreSQL (a process of its own, o
 core) works on one batch as the flow folds the next.
 
 One thread keeps the batches in the order they were sent (a later view of a SKU still replaces
-an earlier one). A write that failed for good (its own retries spent) raises at the next `send`
-or `confirm`, which stops the flow as a failed `write_batch` would.
+an earlier one). Batches queued while the thread was writing are written together, in order, as
+one: when the flow emits many small batches (a latency-bound load: the allocation bench's
+orders come a few at a time), one write per batch fell 1.5 s behind within an epoch, and the
+epoch's snapshot then stalled the whole flow that long, waiting for it (issue 9).
+
+A write that failed for good (its own retries spent) raises at the next `send` or `confirm`,
+which stops the flow as a failed `write_batch` would.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ class BackgroundWriter(Generic[T]):
         self._name = name
         self._thread: ThreadPoolExecutor | None = None  # started by the first `send`
         self._pending: deque[Future[None]] = deque()
+        self._queued: list[list[T]] = []  # sent, not yet taken by the thread (under `_lock`)
+        self._lock = threading.Lock()
         self._failed = threading.Event()  # set by the thread: the batches behind are skipped
 
     def send(self, batch: list[T]) -> None:
@@ -40,19 +47,26 @@ class BackgroundWriter(Generic[T]):
             self._settle()
         if self._thread is None:
             self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self._name)
-        self._pending.append(self._thread.submit(self._write_in_order, batch))
+        with self._lock:
+            self._queued.append(batch)
+        self._pending.append(self._thread.submit(self._write_queued))
 
     def confirm(self) -> None:
         """Wait until every batch sent so far is written; raises the first that was not."""
         while self._pending:
             self._settle()
 
-    def _write_in_order(self, batch: list[T]) -> None:
+    def _write_queued(self) -> None:
+        """Every batch queued so far, as one write (a later task finds its batch taken)."""
         if self._failed.is_set():
             msg = f"{self._name}: not written, an earlier batch failed"
             raise RuntimeError(msg)
+        with self._lock:
+            taken, self._queued = self._queued, []
+        if not taken:
+            return
         try:
-            self._write(batch)
+            self._write(taken[0] if len(taken) == 1 else [item for b in taken for item in b])
         except BaseException:
             self._failed.set()
             raise

@@ -50,18 +50,18 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from connectors.kafka.delivery import log_kafka_error
-from connectors.kafka.source import kafka_time, warm_up
+from connectors.kafka.source import IDLE_POLL, kafka_time, warm_up
 from state.intake import RawEvent
 
 log = logging.getLogger(__name__)
 
-FETCH_WAIT_SECONDS = 0.01  # how long a fetch waits when nothing is prefetched (a quiet stream)
 FETCH_WAIT_MAX_MS = 20  # how long the broker holds a fetch it has no data for (see build_part)
 
 Part = tuple[str, int]  # (topic, partition)
@@ -155,14 +155,14 @@ class _MergedPartition(StatefulSourcePartition[RawEvent, Offsets]):
         self._logged_wait = False
         self._window = ReorderWindow(reorder_window_ms) if reorder_window_ms > 0 else None
         self._quiet_since: float | None = None
+        self._awake: datetime | None = None
 
     def _fetch(self) -> None:
-        # What librdkafka has already prefetched is taken without waiting; only when nothing is
-        # there does the fetch wait (briefly) for more: `consume` waits out its whole timeout
-        # unless the batch fills, which on a backlog read 20 partitions it rarely did.
+        # What librdkafka has already prefetched is taken; an empty fetch never waits in
+        # `consume` (which waits out its whole timeout unless the batch fills, and stalls the
+        # worker's other steps meanwhile): Bytewax calls again `IDLE_POLL` later instead.
         messages = self._consumer.consume(self._batch_size, 0)
-        if not messages:
-            messages = self._consumer.consume(self._batch_size, FETCH_WAIT_SECONDS)
+        self._awake = None if messages else datetime.now(UTC) + IDLE_POLL
         for msg in messages:
             topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
             if topic is None or partition is None:
@@ -271,6 +271,9 @@ class _MergedPartition(StatefulSourcePartition[RawEvent, Offsets]):
 
     def _drained(self) -> bool:
         return all(b.caught_up and not b.records for b in self._parts.values())
+
+    def next_awake(self) -> datetime | None:
+        return self._awake
 
     def snapshot(self) -> Offsets:
         if self._window is None:

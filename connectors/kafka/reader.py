@@ -8,7 +8,7 @@ from time import monotonic
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from connectors.kafka.source import kafka_time
+from connectors.kafka.source import FETCH_WAIT_MAX_MS, kafka_time
 from state.intake import RawEvent
 
 
@@ -22,6 +22,7 @@ def read_to_end(brokers: str, topic: str, timeout: float = 30.0) -> Iterator[Raw
             "group.id": "skuflow-reader",  # unused: partitions are assigned, nothing committed
             "enable.auto.commit": False,
             "enable.partition.eof": True,
+            "fetch.wait.max.ms": FETCH_WAIT_MAX_MS,  # the end's news in 20 ms, not 500
         }
     )
     try:
@@ -36,8 +37,13 @@ def read_to_end(brokers: str, topic: str, timeout: float = 30.0) -> Iterator[Raw
                 if monotonic() > deadline:
                     why = f"reading {topic}[{partition}] stalled at offset {offset} of {high}"
                     raise TimeoutError(why)
-                # consume() returns early when a batch fills, else after its timeout: keep it short.
-                for msg in consumer.consume(1000, 0.2):
+                # consume() returns only when its batch fills or its timeout passes: take what
+                # is prefetched without waiting, else wait for the first message (poll).
+                messages = consumer.consume(1000, 0)
+                if not messages:
+                    first = consumer.poll(0.2)
+                    messages = [] if first is None else [first]
+                for msg in messages:
                     where = msg.offset()
                     if msg.error() is not None or where is None:
                         continue  # end-of-partition markers

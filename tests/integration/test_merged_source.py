@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from confluent_kafka import Producer, TopicPartition
 
@@ -31,6 +32,9 @@ def drain(part: _MergedPartition, seconds: float, until: int) -> list[bytes]:
             out += part.next_batch()
         except StopIteration:
             break
+        awake = part.next_awake()  # as Bytewax does: an empty fetch asks for a pause, not a spin
+        if awake is not None:
+            time.sleep(max(0.0, (awake - datetime.now(UTC)).total_seconds()))
     return [raw.payload for raw in out]
 
 

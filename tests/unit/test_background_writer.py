@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -25,7 +26,7 @@ def test_a_failed_write_raises_at_confirm_and_the_batches_behind_it_are_dropped(
 
     def write(batch: list[int]) -> None:
         release.wait(5)
-        if batch == [2]:
+        if 2 in batch:  # batches queued during a write are written together
             raise RuntimeError("the database refused batch 2")
         written.extend(batch)
 
@@ -48,4 +49,24 @@ def test_a_failed_write_raises_at_the_next_send() -> None:
     writer._pending[0].exception(timeout=5)  # wait until the thread has failed
     with pytest.raises(RuntimeError, match="gone"):
         writer.send([2])
+    writer.close()
+
+
+def test_batches_sent_while_the_thread_writes_are_written_together_in_order() -> None:
+    release = threading.Event()
+    writes: list[list[int]] = []
+
+    def write(batch: list[int]) -> None:
+        release.wait(5)
+        writes.append(list(batch))
+
+    writer = BackgroundWriter(write, "test-writer")
+    writer.send([1])
+    while writer._queued:  # until the thread has taken batch 1 and waits in its write
+        time.sleep(0.001)
+    for batch in ([2, 3], [4], [5]):
+        writer.send(batch)
+    release.set()
+    writer.confirm()
+    assert writes == [[1], [2, 3, 4, 5]]
     writer.close()

@@ -1,0 +1,112 @@
+"""Where the full path used to wait for nothing (issue 9), on a real broker: an empty fetch never
+blocks the flow's worker, a warmed producer's first event goes out at once, and the benchmark's
+decision reader hands over a message as soon as it arrives."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+
+from connectors.kafka.merged_source import MergedKafkaSource
+from connectors.kafka.producer import EventProducer
+from connectors.kafka.source import IDLE_POLL, KafkaEventSource
+from connectors.kafka.topics import Topics
+from dataflows.bench.allocation_skuflow import arrived
+from state.events import ReceiptLine, ReceiptPosted
+
+# 20 empty fetches took at least 200 ms when each waited 10 ms in `consume`; without a wait they
+# take about a millisecond, so even a busy machine stays far below this.
+TWENTY_EMPTY_FETCHES_MS = 100
+
+
+def _empty_fetches_ms(next_batch: Callable[[], object], times: int = 20) -> float:
+    began = time.perf_counter()
+    for _ in range(times):
+        next_batch()
+    return (time.perf_counter() - began) * 1000
+
+
+def test_an_empty_log_partition_answers_at_once_and_asks_to_be_called_again_soon(
+    kafka_bootstrap: str, topic_factory: Callable[..., str]
+) -> None:
+    topic = topic_factory("sequenced")
+    part = KafkaEventSource([kafka_bootstrap], [topic], tail=True).build_part(
+        "test", f"0-{topic}", None
+    )
+    try:
+        assert _empty_fetches_ms(part.next_batch) < TWENTY_EMPTY_FETCHES_MS
+        awake = part.next_awake()
+        assert awake is not None
+        assert awake > datetime.now(UTC) - IDLE_POLL
+    finally:
+        part.close()
+
+
+def test_the_merged_stream_topics_answer_at_once_when_empty_and_at_once_again_with_data(
+    kafka_bootstrap: str, topic_factory: Callable[..., str]
+) -> None:
+    receipts = topic_factory("receipts")
+    part = MergedKafkaSource([kafka_bootstrap], [receipts], tail=True).build_part(
+        "test", "merged", None
+    )
+    try:
+        assert _empty_fetches_ms(part.next_batch) < TWENTY_EMPTY_FETCHES_MS
+        assert part.next_awake() is not None
+        producer = Producer({"bootstrap.servers": kafka_bootstrap})
+        producer.produce(receipts, value=b"RETRO-CLOCK received")
+        assert producer.flush(30) == 0
+        out: list[bytes] = []
+        deadline = time.monotonic() + 10
+        while not out and time.monotonic() < deadline:
+            out = [raw.payload for raw in part.next_batch()]
+        assert out == [b"RETRO-CLOCK received"]
+        assert part.next_awake() is None  # data came: called again without a pause
+    finally:
+        part.close()
+
+
+def test_a_warmed_producers_first_event_is_acknowledged_without_the_cold_start(
+    kafka_bootstrap: str, topic_factory: Callable[..., str], unique: str
+) -> None:
+    topics = Topics(unique)
+    topic_factory("receipts", partitions=4)  # the registry's receipts topic for this prefix
+    events = EventProducer(kafka_bootstrap, topics)
+    events.warm_up()
+    began = time.perf_counter()
+    events.send(
+        ReceiptPosted(
+            event_id=f"{unique}-first",
+            occurred_at=datetime.now(UTC),
+            source="test",
+            location="LON/A/01/01/1/PICK",
+            lines=(ReceiptLine(sku="RETRO-CLOCK", quantity=1),),
+        )
+    )
+    events.flush(30)
+    # Cold, the first acknowledgement took ~500 ms (the topic's metadata fetched on demand).
+    assert (time.perf_counter() - began) * 1000 < 250
+
+
+def test_the_decision_reader_hands_over_a_message_before_its_wait_is_out(
+    kafka_bootstrap: str, topic_factory: Callable[..., str], unique: str
+) -> None:
+    topic = topic_factory("decisions")
+    consumer = Consumer(
+        {"bootstrap.servers": kafka_bootstrap, "group.id": unique, "fetch.wait.max.ms": 20}
+    )
+    consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    producer.produce(topic, value=b"order RETRO-CLOCK-1 routed")
+    assert producer.flush(30) == 0
+    try:
+        began = time.perf_counter()
+        got: list[bytes] = []
+        while not got and time.perf_counter() - began < 20:
+            got = [m.value() or b"" for m in arrived(consumer, wait=5.0) if m.error() is None]
+        assert got == [b"order RETRO-CLOCK-1 routed"]
+        assert time.perf_counter() - began < 5.0  # `consume(1000, 5.0)` would have waited 5 s
+    finally:
+        consumer.close()
