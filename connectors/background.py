@@ -10,7 +10,9 @@ One thread keeps the batches in the order they were sent (a later view of a SKU 
 an earlier one). Batches queued while the thread was writing are written together, in order, as
 one: when the flow emits many small batches (a latency-bound load: the allocation bench's
 orders come a few at a time), one write per batch fell 1.5 s behind within an epoch, and the
-epoch's snapshot then stalled the whole flow that long, waiting for it (issue 9).
+epoch's snapshot then stalled the whole flow that long, waiting for it (issue 9). A writer whose
+rows depend on its batches' bounds (the demand forecasts: only a SKU-site's newest day in a batch
+keeps its horizon) is built with `merge_batches=False` and writes each batch as it was sent.
 
 A write that failed for good (its own retries spent) raises at the next `send` or `confirm`,
 which stops the flow as a failed `write_batch` would.
@@ -32,9 +34,12 @@ T = TypeVar("T")
 class BackgroundWriter(Generic[T]):
     """`write(batch)` run on one thread, in order; see the module docstring."""
 
-    def __init__(self, write: Callable[[list[T]], None], name: str) -> None:
+    def __init__(
+        self, write: Callable[[list[T]], None], name: str, *, merge_batches: bool = True
+    ) -> None:
         self._write = write
         self._name = name
+        self._merge_batches = merge_batches  # False: one write per batch, as sent
         self._thread: ThreadPoolExecutor | None = None  # started by the first `send`
         self._pending: deque[Future[None]] = deque()
         self._queued: list[list[T]] = []  # sent, not yet taken by the thread (under `_lock`)
@@ -62,7 +67,10 @@ class BackgroundWriter(Generic[T]):
             msg = f"{self._name}: not written, an earlier batch failed"
             raise RuntimeError(msg)
         with self._lock:
-            taken, self._queued = self._queued, []
+            if self._merge_batches:
+                taken, self._queued = self._queued, []
+            else:
+                taken = [self._queued.pop(0)] if self._queued else []
         if not taken:
             return
         try:
@@ -99,10 +107,17 @@ class WriterPartition(StatelessSinkPartition[T]):
     `send`-ed to a `BackgroundWriter` and `confirm`-ed in the epoch's snapshot: the database's
     work overlaps the flow's."""
 
-    def __init__(self, write: Callable[[list[T]], None], close: Callable[[], None], name: str):
+    def __init__(
+        self,
+        write: Callable[[list[T]], None],
+        close: Callable[[], None],
+        name: str,
+        *,
+        merge_batches: bool = True,
+    ):
         self._write = write
         self._close = close
-        self._background = BackgroundWriter(write, name)
+        self._background = BackgroundWriter(write, name, merge_batches=merge_batches)
 
     def write_batch(self, items: list[T]) -> None:
         self._background.confirm()

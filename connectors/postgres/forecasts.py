@@ -118,7 +118,9 @@ class DemandForecastWriter(RowWriter[DemandForecast]):
 
 class DemandForecastSink(RowSink[DemandForecast]):
     def __init__(self, dsn: str, schema: str | None = None) -> None:
-        super().__init__(lambda: DemandForecastWriter(dsn, schema))
+        # Not merged: a batch's rows depend on its bounds (only each SKU-site's newest day keeps
+        # its horizon), so batches sent one closed day at a time are written one at a time.
+        super().__init__(lambda: DemandForecastWriter(dsn, schema), merge_batches=False)
 
 
 # ---- reads --------------------------------------------------------------------------------

@@ -87,9 +87,14 @@ class RowWriter(Generic[T]):
 class RowSink(DynamicSink[T]):
     """A Bytewax sink: each worker writes its batches through its own `RowWriter`."""
 
-    def __init__(self, make_writer: Callable[[], RowWriter[T]]) -> None:
+    def __init__(
+        self, make_writer: Callable[[], RowWriter[T]], *, merge_batches: bool = True
+    ) -> None:
         self._make_writer = make_writer
+        self._merge_batches = merge_batches  # see connectors.background: batches written as one
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> WriterPartition[T]:
         writer = self._make_writer()
-        return WriterPartition(writer.write, writer.close, "row-writer")
+        return WriterPartition(
+            writer.write, writer.close, "row-writer", merge_batches=self._merge_batches
+        )

@@ -70,3 +70,23 @@ def test_batches_sent_while_the_thread_writes_are_written_together_in_order() ->
     writer.confirm()
     assert writes == [[1], [2, 3, 4, 5]]
     writer.close()
+
+
+def test_a_writer_that_must_not_merge_writes_each_batch_as_it_was_sent() -> None:
+    release = threading.Event()
+    writes: list[list[int]] = []
+
+    def write(batch: list[int]) -> None:
+        release.wait(5)
+        writes.append(list(batch))
+
+    writer = BackgroundWriter(write, "test-writer", merge_batches=False)
+    writer.send([1])
+    while writer._queued:  # until the thread has taken batch 1 and waits in its write
+        time.sleep(0.001)
+    for batch in ([2, 3], [4], [5]):
+        writer.send(batch)
+    release.set()
+    writer.confirm()
+    assert writes == [[1], [2, 3], [4], [5]]
+    writer.close()
