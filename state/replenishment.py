@@ -92,6 +92,10 @@ class ReplenishmentConfig:
     default_site: str | None = None  # for demand that names no site and reserved nothing
     forecasts: bool = True  # publish a `DemandForecast` per closed day (off: learn only)
     horizon_days: int = HORIZON_DAYS  # days of point forecasts on the newest closed day
+    # SKU → `policy(sku)`: a memo of a pure function of the fields above, which never change
+    _policies: dict[str, tuple[PolicySettings, str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def supplier(self, sku: str) -> str:
         return self.suppliers.get(sku, self.default_supplier)
@@ -102,7 +106,15 @@ class ReplenishmentConfig:
 
     def policy(self, sku: str) -> tuple[PolicySettings, str]:
         """The SKU's settings, their service level its own (`service_levels`) or else its
-        ABC/XYZ class's (`class_levels`)."""
+        ABC/XYZ class's (`class_levels`). Worked out once per SKU (`_policies`): every event
+        that moves a SKU's stock asks again, and building the settings cost more than using
+        them."""
+        known = self._policies.get(sku)
+        if known is None:
+            known = self._policies[sku] = self._policy(sku)
+        return known
+
+    def _policy(self, sku: str) -> tuple[PolicySettings, str]:
         settings = self.policies.get(sku, self.default_policy)
         cls = self.classes.get(sku, self.default_class)
         level = self.service_levels.get(sku)
@@ -141,79 +153,141 @@ def replenish(
     config: ReplenishmentConfig,
 ) -> tuple[SkuReplenishment, tuple[ReplenishmentOutput, ...]]:
     """Learn from one applied event: the days it closed published (`config.forecasts`), then a
-    proposal for each site that crossed its reorder point."""
+    proposal for each site that crossed its reorder point.
+
+    Most events change little here (a pick, a put-away, a count: one site touched, no day
+    closed), so the mappings are copied only when something in them changes, and an event that
+    changes nothing returns `state` itself. Days are closed only when they can be: after every
+    step no site has a day its watermark passed, so only a newer watermark, or a site whose
+    first open day was just set (by an order, possibly late), can close one."""
     current = state if state is not None else SkuReplenishment(stock.sku)
     outputs = tuple(outputs)
-    sites = dict(current.sites)
-    touched, backorder_sites = _learn_demand(
-        sites, current.backorder_sites, event, outputs, stock, catalog, config
-    )
-    watermark = max(filter(None, (current.watermark, event.occurred_at)))
-    closed_sites, published = _close_days(stock.sku, sites, watermark, config)
-    learnt = SkuReplenishment(
-        stock.sku,
-        sites,
-        _learn_lead_time(current.lead_times, event),
-        backorder_sites,
-        watermark,
-    )
+    at = event.occurred_at
+    before = current.watermark
+    watermark = at if before is None or at > before else before
+    sites: Mapping[str, SiteReplenishment] = current.sites
+    touched: set[str] = set()
+    backordered_at: list[tuple[str, str]] = []
+    if isinstance(event, OrderPlaced):
+        sites, touched, backordered_at = _learn_orders(
+            sites, event, outputs, stock.sku, catalog, config
+        )
+    if isinstance(event, OrderCancelled | ReservationExpired):
+        sites = _cancelled(sites, event.order_id)
+    backorder_sites = _backorders(current.backorder_sites, backordered_at, outputs, stock, catalog)
+    for output in outputs:
+        if isinstance(output, Movement):
+            touched.add(_site(output.location, catalog))
+    closed_sites: set[str] = set()
+    published: list[DemandForecast] = []
+    if watermark is not before or sites is not current.sites:
+        sites, closed_sites, published = _close_days(stock.sku, sites, watermark, config)
+    lead_times = _learn_lead_time(current.lead_times, event)
+    considered = (touched | closed_sites) & sites.keys()
+    if not considered and not published:
+        if (
+            sites is current.sites
+            and backorder_sites is current.backorder_sites
+            and lead_times is current.lead_times
+            and watermark is before
+        ):
+            return current, ()
+        return SkuReplenishment(stock.sku, sites, lead_times, backorder_sites, watermark), ()
+    learnt = SkuReplenishment(stock.sku, sites, lead_times, backorder_sites, watermark)
     emitted: list[ReplenishmentOutput] = list(published)
-    for site in sorted((touched | closed_sites) & set(sites)):
+    decided: dict[str, SiteReplenishment] | None = None
+    for site in sorted(considered):
         held = sites[site]
         if held.forecaster is None or held.days_learnt < config.min_days:
             continue
-        trigger, proposal = _consider(learnt, site, held, stock, catalog, config, event.occurred_at)
-        sites[site] = SiteReplenishment(held.demand, held.forecaster, held.days_learnt, trigger)
+        trigger, proposal = _consider(learnt, site, held, stock, catalog, config, at)
+        if trigger is not held.trigger:
+            decided = decided if decided is not None else dict(sites)
+            decided[site] = SiteReplenishment(
+                held.demand, held.forecaster, held.days_learnt, trigger
+            )
         if proposal is not None:
             emitted.append(proposal)
-    done = SkuReplenishment(stock.sku, sites, learnt.lead_times, backorder_sites, watermark)
+    if decided is None:
+        return learnt, tuple(emitted)
+    done = SkuReplenishment(stock.sku, decided, lead_times, backorder_sites, watermark)
     return done, tuple(emitted)
 
 
-def _learn_demand(
-    sites: dict[str, SiteReplenishment],
+def _learn_orders(
+    sites: Mapping[str, SiteReplenishment],
+    event: OrderPlaced,
+    outputs: tuple[Output, ...],
+    sku: str,
+    catalog: Catalog,
+    config: ReplenishmentConfig,
+) -> tuple[Mapping[str, SiteReplenishment], set[str], list[tuple[str, str]]]:
+    """Add the order's lines to their sites' open days; return the sites, those it touched and
+    (order id, site) of each line left backordered."""
+    touched: set[str] = set()
+    backordered_at: list[tuple[str, str]] = []
+    learnt: dict[str, SiteReplenishment] | None = None
+    for site, units, order_id, backordered in _demand(event, outputs, sku, catalog, config):
+        learnt = learnt if learnt is not None else dict(sites)
+        held = learnt.get(site) or SiteReplenishment(DailyDemand(config.tz, config.lateness))
+        observed = held.demand.observe(event.occurred_at, units, order_id)
+        learnt[site] = SiteReplenishment(observed, held.forecaster, held.days_learnt, held.trigger)
+        touched.add(site)
+        if backordered:
+            backordered_at.append((order_id, site))
+    return (sites if learnt is None else learnt), touched, backordered_at
+
+
+def _cancelled(
+    sites: Mapping[str, SiteReplenishment], order_id: str
+) -> Mapping[str, SiteReplenishment]:
+    """Take an order's units back from the open days of every site that holds it."""
+    kept: dict[str, SiteReplenishment] | None = None
+    for site, held in sites.items():
+        taken = held.demand.cancel(order_id)
+        if taken is not held.demand:
+            kept = kept if kept is not None else dict(sites)
+            kept[site] = SiteReplenishment(taken, held.forecaster, held.days_learnt, held.trigger)
+    return sites if kept is None else kept
+
+
+def _backorders(
     backorders: Mapping[str, str],
-    event: Event,
+    backordered_at: list[tuple[str, str]],
     outputs: tuple[Output, ...],
     stock: SkuStock,
     catalog: Catalog,
-    config: ReplenishmentConfig,
-) -> tuple[set[str], dict[str, str]]:
-    """Add the event's demand to its sites' open days (in `sites`); return the sites it touched
-    and the site of every order still holding a backorder."""
-    touched: set[str] = set()
-    backorder_sites = dict(backorders)
-    for site, units, order_id, backordered in _demand(event, outputs, stock.sku, catalog, config):
-        held = sites.get(site) or SiteReplenishment(DailyDemand(config.tz, config.lateness))
-        observed = held.demand.observe(event.occurred_at, units, order_id)
-        sites[site] = SiteReplenishment(observed, held.forecaster, held.days_learnt, held.trigger)
-        touched.add(site)
-        if backordered:
-            backorder_sites[order_id] = site
-    if isinstance(event, OrderCancelled | ReservationExpired):
-        for site, held in sites.items():
-            taken = held.demand.cancel(event.order_id)
-            if taken is not held.demand:
-                sites[site] = SiteReplenishment(
-                    taken, held.forecaster, held.days_learnt, held.trigger
-                )
+) -> Mapping[str, str]:
+    """The site of every order still holding a backorder: where its line was demanded, or
+    where the count that shorted its reservation was taken; `backorders` if none changed."""
+    held = dict(backorders) if backordered_at else None
+    for order_id, site in backordered_at:
+        assert held is not None
+        held[order_id] = site
     for output in outputs:
         if isinstance(output, ReservationShorted):
-            backorder_sites.setdefault(output.order_id, _site(output.location, catalog))
-        elif isinstance(output, Movement):
-            touched.add(_site(output.location, catalog))
-    still_open = {oid: site for oid, site in backorder_sites.items() if oid in stock.reservations}
-    return touched, still_open
+            held = held if held is not None else dict(backorders)
+            held.setdefault(output.order_id, _site(output.location, catalog))
+    now = backorders if held is None else held
+    reservations = stock.reservations
+    if all(order_id in reservations for order_id in now):
+        return now
+    return {order_id: site for order_id, site in now.items() if order_id in reservations}
 
 
 def _close_days(
-    sku: str, sites: dict[str, SiteReplenishment], watermark: datetime, config: ReplenishmentConfig
-) -> tuple[set[str], list[DemandForecast]]:
+    sku: str,
+    sites: Mapping[str, SiteReplenishment],
+    watermark: datetime,
+    config: ReplenishmentConfig,
+) -> tuple[Mapping[str, SiteReplenishment], set[str], list[DemandForecast]]:
     """Close the days the watermark passed; each site's forecaster learns them in order (and,
-    with `config.forecasts`, publishes them). Returns the sites that closed days."""
+    with `config.forecasts`, publishes them). Returns the sites (`sites` itself if no day
+    closed), those that closed days, and what they published."""
     changed: set[str] = set()
     published: list[DemandForecast] = []
-    for site, held in list(sites.items()):
+    learnt: dict[str, SiteReplenishment] | None = None
+    for site, held in sites.items():
         demand, closed = held.demand.advance(watermark)
         if not closed:
             continue
@@ -233,11 +307,12 @@ def _close_days(
         else:
             for _, units in closed:
                 forecaster = forecaster.update(units)
-        sites[site] = SiteReplenishment(
+        learnt = learnt if learnt is not None else dict(sites)
+        learnt[site] = SiteReplenishment(
             demand, forecaster, held.days_learnt + len(closed), held.trigger
         )
         changed.add(site)
-    return changed, published
+    return (sites if learnt is None else learnt), changed, published
 
 
 def _site(location: str, catalog: Catalog) -> str:
@@ -256,10 +331,15 @@ def _demand(
     if not isinstance(event, OrderPlaced):
         return
     lines = [output for output in outputs if isinstance(output, LineAllocated)]
-    try:
-        asked = [d.site for d in demands_for(event, catalog.sku(sku), catalog)]
-    except Rejection:
-        asked = []
+    if not lines:
+        return
+    asked: list[str | None] = []
+    # The sites the lines asked for; an order that names none (most) asks nothing to look up.
+    if any(line.site is not None for line in event.lines):
+        try:
+            asked = [d.site for d in demands_for(event, catalog.sku(sku), catalog)]
+        except Rejection:
+            asked = []
     for n, line in enumerate(lines):
         site = asked[n] if n < len(asked) else None
         if site is None and line.reservations:

@@ -87,7 +87,8 @@ class DailyDemand:
         return self._with(self.start, days, tuple(orders), self.late_units)
 
     def advance(self, watermark: datetime) -> tuple[DailyDemand, tuple[ClosedDay, ...]]:
-        if self.start is None or watermark < self.closes_at(self.start):
+        # Asked for every site each time a SKU's event time moves on; it seldom closes a day.
+        if self.start is None or watermark < _closes_at(self.start, self.tz, self.lateness):
             return self, ()
         last = self.day_of(watermark - self.lateness) - timedelta(days=1)  # last closable day
         if last < self.start:
@@ -123,6 +124,11 @@ def _closes_at(day: date, tz: tzinfo, lateness: timedelta) -> datetime:
 def _added(
     days: tuple[tuple[date, float], ...], day: date, units: float
 ) -> tuple[tuple[date, float], ...]:
+    # Most demand is for the newest open day (or opens the next one): no sort for that.
+    if days and days[-1][0] == day:
+        return (*days[:-1], (day, days[-1][1] + units))
+    if not days or days[-1][0] < day:
+        return (*days, (day, 0.0 + units))  # the same float as the general case's below
     held = dict(days)
     held[day] = held.get(day, 0.0) + units
     return tuple(sorted(held.items()))

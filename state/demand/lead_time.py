@@ -180,7 +180,7 @@ class LeadTimeBook:
         self, supplier: str, prior_days: float, prior_std: float, prior_weight: float = 2.0
     ) -> LeadTimeEstimate:
         """Mean and σ of the lead time (days), shrunk towards the prior; see the module doc."""
-        stats = self.suppliers.get(supplier, LeadTimeStats())
+        stats = self.suppliers.get(supplier, _NONE_RECEIVED)
         w, k = stats.lead_time.weight, prior_weight
         if w + k <= 0:
             return LeadTimeEstimate(prior_days, prior_std, 0, None)
@@ -205,6 +205,7 @@ class LeadTimeBook:
 
 
 NOTHING_LEARNT = LeadTimeBook()
+_NONE_RECEIVED = LeadTimeStats()  # a supplier with no receipt yet (read per event: made once)
 
 
 def nothing_learnt() -> LeadTimeBook:

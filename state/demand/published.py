@@ -70,9 +70,10 @@ def learn_days(
         forecaster = forecaster.update(units)
         pattern = forecaster.pattern  # read once: each read classifies the series again
         method = forecaster.rules[pattern]
-        following = forecaster.candidates[method].forecast(1)
         newest = n == len(closed)
-        horizon = forecaster.path(horizon_days) if newest else ()
+        horizon = forecaster.path(horizon_days, method) if newest else ()
+        # The horizon's first day is forecast(1) itself: read it rather than work it out again.
+        following = horizon[0] if horizon else forecaster.candidates[method].forecast(1)
         published.append(
             DemandForecast(
                 sku, site, day, units, made, following, method, pattern.value, learnt + n, horizon

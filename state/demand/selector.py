@@ -72,9 +72,10 @@ class AdaptiveForecaster:
     def forecast(self, h: int = 1) -> Forecast:
         return self.candidates[self.method].forecast(h)
 
-    def path(self, n: int) -> tuple[Forecast, ...]:
-        """forecast(h) for h = 1..n of the chosen method, each day on its own."""
-        chosen = self.candidates[self.method]
+    def path(self, n: int, method: str | None = None) -> tuple[Forecast, ...]:
+        """forecast(h) for h = 1..n of the chosen method (`method`, when the caller has just
+        read it: reading it classifies the series again), each day on its own."""
+        chosen = self.candidates[method or self.method]
         if isinstance(chosen, SeasonalSmoothing):
             return chosen.path(n)
         return tuple(chosen.forecast(h) for h in range(1, n + 1))
@@ -87,13 +88,20 @@ class AdaptiveForecaster:
         return over(chosen, n)
 
     def update(self, y: float) -> AdaptiveForecaster:
-        return AdaptiveForecaster(
-            {name: model.update(y) for name, model in self.candidates.items()},
-            self.rules,
-            self.stats.update(y),
-            self.warmup,
-            self.seen + 1,
+        # Made without __init__: the rules and the candidates' names are those already checked,
+        # and this runs for every SKU-site every closed day.
+        learnt = object.__new__(AdaptiveForecaster)
+        _set(
+            learnt, "candidates", {name: model.update(y) for name, model in self.candidates.items()}
         )
+        _set(learnt, "rules", self.rules)
+        _set(learnt, "stats", self.stats.update(y))
+        _set(learnt, "warmup", self.warmup)
+        _set(learnt, "seen", self.seen + 1)
+        return learnt
+
+
+_set = object.__setattr__  # how a frozen dataclass's own __init__ sets its fields
 
 
 def daily_forecaster(
