@@ -160,7 +160,10 @@ class FoldLogic(StatefulBatchLogic[tuple[str, Event], "Folded | Applied", Packed
             if redeliveries:
                 redeliveries = all(isinstance(o, Duplicate) for o in outputs)
         self._stock = stock
-        if redeliveries and last_moved is None and values:
+        # A SKU outside the catalog has a state (the ids of its refused events, so a redelivery
+        # is a duplicate, not a second dead letter) but never a view.
+        known = stock is not None and stock.sku in catalog.skus
+        if redeliveries and last_moved is None and values and known:
             last_moved = values[-1][1]
         if last_moved is not None and stock is not None:
             emitted.append(view_of(stock, catalog, last_moved.occurred_at, last_moved.event_id))

@@ -226,6 +226,20 @@ def test_a_resumed_sku_re_asserts_its_view_even_when_its_first_events_are_redeli
     assert not any(isinstance(item, SkuView) for item in second)  # only the first batch
 
 
+def test_a_resumed_unknown_sku_whose_first_batch_is_a_redelivery_writes_no_view() -> None:
+    """A SKU outside the catalog keeps the ids of its refused events; redelivered after a
+    resume, its event is a duplicate, and there is no view to re-assert (the catalog has no
+    such SKU to report ATP for)."""
+    refused = receipt(1, "NO-SUCH-THING", 3)
+    stock, _ = apply(None, refused, catalog(), sku="NO-SUCH-THING")
+    assert stock is not None
+
+    resumed = FoldLogic(catalog(), stock, applied=False)
+    first, _ = resumed.on_batch([("NO-SUCH-THING", refused)])
+
+    assert not any(isinstance(item, SkuView) for item in first)
+
+
 def test_a_resumed_sku_whose_first_batch_is_new_but_moves_nothing_writes_no_view() -> None:
     """Only redeliveries re-assert the view: a refused event after a resume moves nothing and
     writes no view, as without the resume (so the view keeps the stamp of its last movement)."""
