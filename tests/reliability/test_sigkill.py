@@ -164,7 +164,7 @@ def kill_and_resume(
             process = engine(wiring, log, "--recovery-dir", str(recovery), catalog=catalog)
             restarted = time.monotonic()
             run.catch_up.append(
-                _passes(wiring, run.killed_at[-1], process, log, timeout) - restarted
+                _passes(wiring, run.killed_at[-1], process, log, timeout, run.events_in) - restarted
             )
 
         def settled() -> bool:
@@ -188,13 +188,21 @@ def kill_and_resume(
 
 
 def _passes(
-    wiring: Wiring, point: int, process: subprocess.Popen[bytes], log: Path, timeout: float
+    wiring: Wiring,
+    point: int,
+    process: subprocess.Popen[bytes],
+    log: Path,
+    timeout: float,
+    events_in: int | None = None,
 ) -> float:
-    """The moment the engine's ledger holds more than `point` events."""
+    """The moment the engine's ledger holds more than `point` events, or (given `events_in`)
+    every event is accounted for: a kill that lands after the engine folded the last event
+    leaves nothing new for the ledger after the restart."""
 
     def past() -> bool:
         alive_or_fail(process, log)
-        return accounted(wiring)[0] > point
+        ledger, dead = accounted(wiring)
+        return ledger > point or (events_in is not None and ledger + dead >= events_in)
 
     wait_for(past, f"the engine should get past {point} ledger events", timeout)
     return time.monotonic()
