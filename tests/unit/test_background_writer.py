@@ -52,7 +52,8 @@ def test_a_failed_write_raises_at_the_next_send() -> None:
     writer.close()
 
 
-def test_batches_sent_while_the_thread_writes_are_written_together_in_order() -> None:
+def writes_while_the_first_is_held(merge_batches: bool) -> list[list[int]]:
+    """The writes made when batches [2, 3], [4], [5] are sent while [1] is being written."""
     release = threading.Event()
     writes: list[list[int]] = []
 
@@ -60,7 +61,7 @@ def test_batches_sent_while_the_thread_writes_are_written_together_in_order() ->
         release.wait(5)
         writes.append(list(batch))
 
-    writer = BackgroundWriter(write, "test-writer")
+    writer = BackgroundWriter(write, "test-writer", merge_batches=merge_batches)
     writer.send([1])
     while writer._queued:  # until the thread has taken batch 1 and waits in its write
         time.sleep(0.001)
@@ -68,25 +69,13 @@ def test_batches_sent_while_the_thread_writes_are_written_together_in_order() ->
         writer.send(batch)
     release.set()
     writer.confirm()
-    assert writes == [[1], [2, 3, 4, 5]]
     writer.close()
+    return writes
+
+
+def test_batches_sent_while_the_thread_writes_are_written_together_in_order() -> None:
+    assert writes_while_the_first_is_held(merge_batches=True) == [[1], [2, 3, 4, 5]]
 
 
 def test_a_writer_that_must_not_merge_writes_each_batch_as_it_was_sent() -> None:
-    release = threading.Event()
-    writes: list[list[int]] = []
-
-    def write(batch: list[int]) -> None:
-        release.wait(5)
-        writes.append(list(batch))
-
-    writer = BackgroundWriter(write, "test-writer", merge_batches=False)
-    writer.send([1])
-    while writer._queued:  # until the thread has taken batch 1 and waits in its write
-        time.sleep(0.001)
-    for batch in ([2, 3], [4], [5]):
-        writer.send(batch)
-    release.set()
-    writer.confirm()
-    assert writes == [[1], [2, 3], [4], [5]]
-    writer.close()
+    assert writes_while_the_first_is_held(merge_batches=False) == [[1], [2, 3], [4], [5]]
