@@ -7,10 +7,13 @@ the last snapshot and re-emits what followed it, which the idempotent sinks abso
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -35,10 +38,32 @@ RECOVERY_PARTITIONS = 128
 def recovery_config(recovery_dir: Path | None) -> RecoveryConfig | None:
     if recovery_dir is None:
         return None
-    if not recovery_dir.exists() or not any(recovery_dir.iterdir()):
-        recovery_dir.mkdir(parents=True, exist_ok=True)
-        init_db_dir(recovery_dir, RECOVERY_PARTITIONS)
+    create_recovery_dir(recovery_dir)
     return RecoveryConfig(str(recovery_dir))
+
+
+def create_recovery_dir(recovery_dir: Path) -> None:
+    """Make `recovery_dir` with its partitions, all at once, unless it has them already.
+
+    The partitions are made in a sibling directory and renamed into place (one atomic rename,
+    which also replaces an empty directory). Made in place, a cluster's processes starting
+    together raced: making 128 partition files takes about a second, and a second process saw
+    the first one's few files so far, took the directory as made and started on those (issue
+    9). A process killed while making them left the same half-made directory behind.
+    """
+    if recovery_dir.is_dir() and any(recovery_dir.iterdir()):
+        return
+    recovery_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{recovery_dir.name}-", dir=recovery_dir.parent))
+    try:
+        init_db_dir(staging, RECOVERY_PARTITIONS)
+        try:
+            staging.rename(recovery_dir)
+        except OSError as exc:  # another process renamed its own into place first: use that
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def run_flow(
