@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -137,9 +138,27 @@ def view_of(wiring: Wiring) -> dict:
         view.close()
 
 
+def assert_same_rows(what: str, actual: list[tuple], expected: list[tuple]) -> None:
+    """The same rows, or a short account of the difference: pytest's diff of two ledgers runs
+    to thousands of lines, and a CI log keeps only its end."""
+    if actual == expected:
+        return
+    unexpected = sorted((Counter(actual) - Counter(expected)).elements())
+    missing = sorted((Counter(expected) - Counter(actual)).elements())
+    lines = [
+        f"{what}: {len(actual)} rows where {len(expected)} were expected;"
+        f" {len(missing)} missing, {len(unexpected)} unexpected (the first five of each below)"
+    ]
+    lines += [f"  missing:    {row}" for row in missing[:5]]
+    lines += [f"  unexpected: {row}" for row in unexpected[:5]]
+    if not missing and not unexpected:
+        lines.append("  the same rows in another order")
+    pytest.fail("\n".join(lines), pytrace=False)
+
+
 def assert_same_outcome(one: Wiring, other: Wiring) -> None:
-    assert ledger_rows(other) == ledger_rows(one)
-    assert stock_rows(other) == stock_rows(one)
+    assert_same_rows("ledger", ledger_rows(other), ledger_rows(one))
+    assert_same_rows("current stock", stock_rows(other), stock_rows(one))
     assert view_of(other) == view_of(one)
 
 
@@ -185,7 +204,7 @@ def test_every_event_delivered_twice_ends_in_the_state_of_one_delivery(
     produce(twice, events, times=2)
     produce_raw(twice, BAD_RECORDS)
     sequence_and_fold(twice, catalog)
-    assert stock_rows(twice) == stock_rows(clean)
+    assert_same_rows("current stock", stock_rows(twice), stock_rows(clean))
     assert view_of(twice) == view_of(clean)
     ids = lambda rows: sorted({(r[0], r[1]) for r in rows})  # noqa: E731
     assert ids(ledger_rows(twice)) == ids(ledger_rows(clean))
@@ -238,8 +257,8 @@ def test_a_fold_killed_with_sigkill_at_three_points_resumes_to_the_unkilled_outc
     finish = fold_process(killed, tmp_path / "recovery")
     assert finish.wait(timeout=180) == 0
     assert kills >= 2, "the fold finished before it could be killed: use a larger slice"
-    assert ledger_rows(killed) == ledger_rows(clean)
-    assert stock_rows(killed) == stock_rows(clean)
+    assert_same_rows("ledger", ledger_rows(killed), ledger_rows(clean))
+    assert_same_rows("current stock", stock_rows(killed), stock_rows(clean))
     assert figures(view_of(killed)) == figures(view_of(clean))
 
 

@@ -25,6 +25,7 @@ from connectors.settings import Settings
 from state.catalog import Catalog
 from state.events import Event
 from tests.integration.test_kafka_pipeline import (
+    assert_same_rows,
     ledger_rows,
     new_wiring,
     produce,
@@ -86,7 +87,7 @@ def same_outcome_after_disorderly_delivery(
         f"disorderly {messy_seconds:.1f} s ({len(delivered) / messy_seconds:,.0f} deliveries/s)"
     )
     assert inversions(delivered) > len(events) // 10, "the delivery was not disorderly enough"
-    assert stock_rows(messy) == stock_rows(clean)
+    assert_same_rows("current stock", stock_rows(messy), stock_rows(clean))
     assert view_of(messy) == view_of(clean)
     ids = lambda rows: sorted({(r[0], r[1]) for r in rows})  # noqa: E731
     assert ids(ledger_rows(messy)) == ids(ledger_rows(clean))
