@@ -25,7 +25,8 @@ of units that come on days bigger than 7, 14 or 28 days of the series' average d
 The comparison at equal fill rate interpolates a skuflow curve (stock against fill rate) linearly
 between the service levels that bracket the baseline's fill rate. Only curves that place no more
 orders than the baseline compete (fewer stock-days for more orders is no saving), and the one
-holding the least stock there is reported.
+holding the least stock there is reported. The other way round, at each baseline's average stock,
+the highest fill rate such a curve reaches (`fill_at_stock`): how far from 95% fill it is.
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ POOLED_PROFILE = SmoothingParams(alpha=0.1, gamma=0.1)
 LEVELS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
 ORDER_UP_TO = "skuflow, service level"  # the prefix of the order-up-to curve's policies
 EOQ_COSTS = (0.35, 0.2)  # K per order, in units of stock (h = 0.25 a year, unit cost 1)
-EOQ_LEVELS = (0.5, 0.8, 0.9, 0.95, 0.99, 0.999)
+# Dense between 0.5 and 0.8, where the warm-up min/max's fill rate falls: the curve is convex, so
+# interpolating across a wide gap overstates the stock there (and understates the cut).
+EOQ_LEVELS = (0.5, 0.6, 0.65, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999)
 ABC_XYZ = "skuflow, service level by ABC/XYZ"
 ERP = "min/max, 7 days safety"
 STOCK_CUT = 0.40  # at the baseline's fill rate, at least 40% less average stock
@@ -178,6 +181,39 @@ def stock_at_fill(curve: Sequence[Outcome], fill: float) -> tuple[float, float] 
     return None
 
 
+def fill_at_stock(curve: Sequence[Outcome], units: float) -> float | None:
+    """The curve's fill rate at `units` of average stock, linearly between the points that
+    bracket it; None when the curve holds more than `units` at every point."""
+    points = sorted(curve, key=lambda o: o.average_units)
+    if not points or units < points[0].average_units:
+        return None
+    if units >= points[-1].average_units:
+        return points[-1].fill_rate  # more stock than the curve's top: at least this
+    for low, high in pairwise(points):
+        if low.average_units <= units <= high.average_units:
+            span = high.average_units - low.average_units
+            share = (units - low.average_units) / span if span > 0 else 0.0
+            return low.fill_rate + share * (high.fill_rate - low.fill_rate)
+    return None
+
+
+def best_fill(
+    named: dict[str, list[Outcome]], baseline: Outcome
+) -> tuple[str, float] | tuple[None, None]:
+    """The highest fill rate a curve placing no more orders than `baseline` reaches with no more
+    average stock than it holds, and that curve's name."""
+    reached = [
+        (fill, name)
+        for name, curve in named.items()
+        if max(o.orders for o in curve) <= baseline.orders
+        and (fill := fill_at_stock(curve, baseline.average_units)) is not None
+    ]
+    if not reached:
+        return None, None
+    fill, name = max(reached)
+    return name, fill
+
+
 def curves(outcomes: Sequence[Outcome]) -> dict[str, list[Outcome]]:
     """skuflow's trade-off curves by name: order-up-to, and EOQ at each order cost."""
     prefixes = [ORDER_UP_TO, *(eoq_curve(cost) for cost in EOQ_COSTS)]
@@ -211,6 +247,7 @@ def compare(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         row["curve"] = name
         row["orders"] = baseline.orders
         row["curve_orders"] = max((o.orders for o in curve), default=None)
+        row["fill_curve"], row["fill_at_baseline_stock"] = best_fill(named, baseline)
         row["at_least"] = bool(curve) and baseline.fill_rate < min(o.fill_rate for o in curve)
         row["baseline_units"], row["baseline_value"] = (
             baseline.average_units,
@@ -376,6 +413,20 @@ def to_markdown(document: dict[str, Any]) -> str:
             f"{_number(row['skuflow_units'], ',.0f')} | "
             f"{bound}{_number(row['cut_units'], '+.1%')} | "
             f"{bound}{_number(row['cut_value'], '+.1%')} |"
+        )
+    lines += [
+        "",
+        "At each baseline's average stock, the highest fill rate of a skuflow curve placing no",
+        "more orders than the baseline (interpolated; none: every point holds more):",
+        "",
+        "| baseline | fill rate | baseline units | skuflow curve | skuflow fill rate |",
+        "|---|---:|---:|---|---:|",
+    ]
+    for row in document["comparisons"]:
+        fill = row.get("fill_at_baseline_stock")
+        lines.append(
+            f"| {row['baseline']} | {row['fill_rate']:.1%} | {row['baseline_units']:,.0f} | "
+            f"{row.get('fill_curve') or 'none'} | {_number(fill, '.1%')} |"
         )
     known = document.get("bound")
     if known:
