@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 import bytewax.operators as op
 from bytewax.connectors.kafka import KafkaSinkMessage
@@ -43,7 +43,7 @@ from dataflows import durable
 from dataflows.reservations import expiries
 from dataflows.routing import PlanRecord, Routing, assemble_decisions, decode_plan, is_plan_key
 from dataflows.routing_batches import batch_orders
-from dataflows.snapshots import Packed, Snapshot, pack, restore
+from dataflows.snapshots import Packed, PackedWhenWritten, Snapshot, pack, restore
 from state.apply import apply
 from state.catalog import Catalog
 from state.events import Event, ReservationExpired, parts_by_sku, skus_of
@@ -121,7 +121,9 @@ def route(
     return [*((sku, (sku, part)) for sku, part in parts), *plans]
 
 
-class FoldLogic(StatefulBatchLogic[tuple[str, Event], "Folded | Applied", Packed]):
+class FoldLogic(
+    StatefulBatchLogic[tuple[str, Event], "Folded | Applied", Packed | PackedWhenWritten]
+):
     """One SKU's state, folded a batch at a time: every event's ledger entries (and, for taps,
     `Applied` records) in order, then one view of the SKU as the batch left it.
 
@@ -132,7 +134,7 @@ class FoldLogic(StatefulBatchLogic[tuple[str, Event], "Folded | Applied", Packed
     and unpickles it at its first batch, so a restart does not rebuild every SKU's state first.
     """
 
-    def __init__(self, catalog: Catalog, resumed: Snapshot | None, applied: bool) -> None:
+    def __init__(self, catalog: Catalog, resumed: Snapshot[SkuStock] | None, applied: bool) -> None:
         self._catalog = catalog
         self._stock: SkuStock | None = None
         self._resumed = resumed
@@ -146,7 +148,7 @@ class FoldLogic(StatefulBatchLogic[tuple[str, Event], "Folded | Applied", Packed
         # nothing, so no view would follow), it still writes the SKU's view (absolute values, so
         # harmless): a view that a crashed process computed and never wrote is written after all.
         redeliveries = resumed is not None
-        stock = restore(resumed) if resumed is not None else self._stock
+        stock = restore(resumed, SkuStock, "the fold") if resumed is not None else self._stock
         catalog, applied = self._catalog, self._applied
         for sku, event in values:
             stock, outputs = apply(stock, event, catalog, sku=sku)
@@ -169,11 +171,12 @@ class FoldLogic(StatefulBatchLogic[tuple[str, Event], "Folded | Applied", Packed
             emitted.append(view_of(stock, catalog, last_moved.occurred_at, last_moved.event_id))
         return emitted, StatefulBatchLogic.RETAIN
 
-    def snapshot(self) -> Packed:
+    def snapshot(self) -> Packed | PackedWhenWritten:
         if self._resumed is not None:  # not folded since the restart: the snapshot as it came
             return self._resumed if isinstance(self._resumed, bytes) else pack(self._resumed)
         assert self._stock is not None  # a logic exists only once its key has seen an event
-        return pack(self._stock)
+        # Packed only if Bytewax writes it (with recovery); `SkuStock` is never changed in place.
+        return PackedWhenWritten(self._stock)
 
 
 LogMessage = KafkaSinkMessage[bytes | None, bytes | None]
@@ -227,7 +230,10 @@ def _fold_and_write(
     routing: Routing | None = None,
 ) -> None:
     applied = bool(sinks.taps)
-    folded = op.stateful_batch("fold", keyed, lambda resumed: FoldLogic(catalog, resumed, applied))
+    # What the fold snapshots is not what a restart resumes it with (a `PackedWhenWritten` is
+    # read back as bytes), which `op.stateful_batch`'s one type for both cannot say.
+    build = cast(Callable[[Any], FoldLogic], partial(FoldLogic, catalog, applied=applied))
+    folded = op.stateful_batch("fold", keyed, build)
     # (sku, LedgerEntry | SkuView | Applied)
     if sinks.taps:
         tapped = op.branch("split_applied", folded, lambda item: isinstance(item[1], Applied))

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import TypeGuard, cast
+from typing import Any, TypeGuard, cast
 
 import bytewax.operators as op
 from bytewax.dataflow import Stream, operator
@@ -34,6 +34,7 @@ from bytewax.outputs import Sink
 
 from dataflows import durable
 from dataflows.inventory import Applied
+from dataflows.snapshots import Packed, PackedWhenWritten, Snapshot, pack, restore
 from state.catalog import Catalog
 from state.demand.proposals import ReorderProposed
 from state.demand.published import DemandForecast
@@ -46,38 +47,53 @@ from state.replenishment import (
 )
 
 
-class ReplenishLogic(StatefulLogic[Applied, ReplenishmentOutput, SkuReplenishment]):
-    """`replenish` for one SKU, with a snapshot that copies only what can change in place.
+class ReplenishLogic(StatefulLogic[Applied, ReplenishmentOutput, Packed | PackedWhenWritten]):
+    """`replenish` for one SKU, snapshotted as its own pickle (`dataflows.snapshots`).
 
-    Bytewax snapshots every key an epoch touched (with or without recovery), and
-    `op.stateful_flat_map` deep-copies the whole state for it: each open day's orders, each
-    backordered order, every SKU, every epoch, so an epoch cost more the longer the day. The
-    state is frozen values throughout but for a forecaster wrapping a river model, so only such
-    a forecaster is copied (`snapshot_of`); the daily forecasters are frozen values, so a
-    snapshot of their state is the state itself."""
+    On a restart Bytewax hands each key's logic its last snapshot before the first event flows:
+    a resumed key keeps those bytes and unpickles them at its first item, and a key no event
+    touches snapshots the same bytes again, so a restart does not rebuild every SKU's demand,
+    forecasters and lead times first (issue 9). A snapshot written before packing (Bytewax's
+    pickle of the `SkuReplenishment` itself) arrives unpickled and is taken as it is.
+
+    Bytewax snapshots every key an epoch touched (with or without recovery) but writes, so
+    pickles, them only with recovery: a snapshot is packed when written (`PackedWhenWritten`),
+    and until then holds a copy of the state that shares nothing that changes in place
+    (`snapshot_of`)."""
 
     def __init__(
-        self, catalog: Catalog, config: ReplenishmentConfig, state: SkuReplenishment | None
+        self,
+        catalog: Catalog,
+        config: ReplenishmentConfig,
+        resumed: Snapshot[SkuReplenishment] | None,
     ) -> None:
         self._catalog = catalog
         self._config = config
-        self._state = state
+        self._state: SkuReplenishment | None = None
+        self._resumed = resumed
 
     def on_item(self, value: Applied) -> tuple[Iterable[ReplenishmentOutput], bool]:
+        state = self._state
+        if self._resumed is not None:  # the key's first item since the restart
+            state = restore(self._resumed, SkuReplenishment, "the replenishment step")
+            self._resumed = None
         self._state, emitted = replenish(
-            self._state, value.event, value.outputs, value.stock, self._catalog, self._config
+            state, value.event, value.outputs, value.stock, self._catalog, self._config
         )
         return emitted, self.RETAIN
 
-    def snapshot(self) -> SkuReplenishment:
+    def snapshot(self) -> Packed | PackedWhenWritten:
+        if self._resumed is not None:  # no item since the restart: the snapshot as it came
+            return self._resumed if isinstance(self._resumed, bytes) else pack(self._resumed)
         assert self._state is not None  # a logic exists only once its key has seen an item
-        return snapshot_of(self._state)
+        return PackedWhenWritten(snapshot_of(self._state))
 
 
 def snapshot_of(state: SkuReplenishment) -> SkuReplenishment:
-    """A copy safe to keep while `state` goes on learning: values shared, and a new copy of any
-    forecaster that learns in place. Deep-copying the frozen forecasters too was 40% of the
-    step's time (a copy per SKU-site per epoch) for nothing: nothing changes them in place."""
+    """A copy safe to keep, until Bytewax writes it, while `state` goes on learning: values
+    shared, and a new copy of any forecaster that learns in place. Deep-copying the frozen
+    forecasters too was 40% of the step's time (a copy per SKU-site per epoch) for nothing:
+    nothing changes them in place."""
     if all(_is_value(held.forecaster) for held in state.sites.values()):
         return state
     sites = {
@@ -112,11 +128,13 @@ _FROZEN: dict[type, bool] = {}  # forecaster type → frozen dataclass?
 def _replenish(
     step_id: str,
     up: KeyedStream[Applied],
-    builder: Callable[[SkuReplenishment | None], ReplenishLogic],
+    builder: Callable[[Snapshot[SkuReplenishment] | None], ReplenishLogic],
 ) -> KeyedStream[ReplenishmentOutput]:
     # Shaped as `op.stateful_flat_map` (a `stateful` step inside), so the step ids, and the
-    # recovery state stored under them, are the same as when it was one.
-    return op.stateful("stateful", up, builder)
+    # recovery state stored under them, are the same as when it was one. What the logic
+    # snapshots is not what a restart resumes it with (a `PackedWhenWritten` is read back as
+    # bytes), which `op.stateful`'s one type for both cannot say.
+    return op.stateful("stateful", up, cast(Callable[[Any], ReplenishLogic], builder))
 
 
 @dataclass(frozen=True)

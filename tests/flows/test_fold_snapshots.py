@@ -23,10 +23,15 @@ from tests.flows.test_inventory_flow import catalog, receipt
 BEFORE_PACKING = Path(__file__).parent.parent / "unit/snapshots/fold_snapshot_before_packing.pickle"
 
 
+def fold_state(snapshot: object) -> SkuStock:
+    """The state a snapshot holds once Bytewax has written it and read it back."""
+    return restore(pickle.loads(pickle.dumps(snapshot)), SkuStock, "the fold")
+
+
 def test_a_packed_snapshot_restores_the_state_it_was_packed_from() -> None:
     stock, _ = apply(None, receipt(1, "RETRO-CLOCK", 12), catalog(), sku="RETRO-CLOCK")
 
-    assert restore(pack(stock)) == stock
+    assert fold_state(pack(stock)) == stock
 
 
 def test_a_snapshot_written_before_packing_resumes_the_fold_and_is_packed_from_then_on() -> None:
@@ -38,7 +43,7 @@ def test_a_snapshot_written_before_packing_resumes_the_fold_and_is_packed_from_t
 
     (view,) = [item for item in emitted if isinstance(item, SkuView)]
     assert view.positions[0].quantities.available == 12 + 5
-    assert restore(logic.snapshot()).quantities_at(view.positions[0].location).available == 17
+    assert fold_state(logic.snapshot()).quantities_at(view.positions[0].location).available == 17
 
 
 def test_a_key_untouched_since_the_restart_snapshots_the_bytes_it_came_with() -> None:
@@ -49,8 +54,13 @@ def test_a_key_untouched_since_the_restart_snapshots_the_bytes_it_came_with() ->
 
 
 def test_a_snapshot_of_another_flows_state_is_refused_with_what_to_do() -> None:
-    with pytest.raises(TypeError, match="point --recovery-dir at an empty directory"):
-        restore(pickle.dumps({"not": "a SkuStock"}))
+    with pytest.raises(TypeError) as refused:
+        fold_state(pickle.dumps({"not": "a SkuStock"}))
+
+    assert str(refused.value) == (
+        "the fold's snapshot holds a dict, not a SkuStock: the recovery directory belongs to "
+        "another flow; point --recovery-dir at an empty directory"
+    )
 
 
 @pytest.mark.parametrize("first_run_packs", [True, False], ids=["packed", "before_packing"])
@@ -73,7 +83,7 @@ def test_a_flow_resumed_after_a_crash_folds_on_from_its_snapshots(
         run_main(flow, epoch_interval=timedelta(0), recovery_config=RecoveryConfig(str(tmp_path)))
 
     if not first_run_packs:  # as the code before packing did: the state itself
-        monkeypatch.setattr(FoldLogic, "snapshot", lambda self: restore(self._stock))
+        monkeypatch.setattr(FoldLogic, "snapshot", lambda self: self._stock)
     attempt()
     monkeypatch.undo()
     attempt()
@@ -84,4 +94,4 @@ def test_a_flow_resumed_after_a_crash_folds_on_from_its_snapshots(
 
 
 def test_a_restored_state_is_a_sku_stock() -> None:
-    assert isinstance(restore(pack(SkuStock.empty("PAPER-BIRDIE"))), SkuStock)
+    assert isinstance(fold_state(pack(SkuStock.empty("PAPER-BIRDIE"))), SkuStock)
