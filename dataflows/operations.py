@@ -14,7 +14,7 @@ from psycopg import sql
 from connectors.kafka.reader import read_to_end
 from connectors.kafka.topics import SEQUENCED
 from connectors.postgres.queries import counts, movement_totals
-from connectors.postgres.views import all_current_stock, stored_views
+from connectors.postgres.views import all_current_stock, stored_routing_figures, stored_views
 from connectors.redis.live_view import RedisLiveView
 from dataflows.production import Wiring
 from dataflows.routing import PictureBoard
@@ -136,7 +136,7 @@ def seed_picture(wiring: Wiring, board: PictureBoard) -> threading.Thread:
         started = time.monotonic()
         try:
             with connect(wiring) as conn:
-                taken = board.seed(stored_views(conn))
+                taken = board.seed_figures(stored_routing_figures(conn))
         except psycopg.Error as exc:
             log.warning(
                 "routing picture not seeded from the stored views (%s): orders are planned on "

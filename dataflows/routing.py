@@ -125,26 +125,30 @@ class PictureBoard:
         """Take a SKU's newest site ATP and allocated units (the site's backlog)."""
         allocated = _allocated_by_site(view)
         with self._lock:
-            self._take(view, allocated)
+            self._take(view.sku, view.atp.sites, allocated)
 
-    def _take(self, view: SkuView, allocated: dict[str, int]) -> None:
-        self._atp[view.sku] = dict(view.atp.sites)
-        for site, n in self._allocated.get(view.sku, {}).items():
+    def _take(self, sku: str, site_atp: Mapping[str, int], allocated: dict[str, int]) -> None:
+        self._atp[sku] = dict(site_atp)
+        for site, n in self._allocated.get(sku, {}).items():
             self._backlog[site] = self._backlog.get(site, 0) - n
         for site, n in allocated.items():
             self._backlog[site] = self._backlog.get(site, 0) + n
-        self._allocated[view.sku] = allocated
+        self._allocated[sku] = allocated
 
     def seed(self, views: Iterable[SkuView]) -> int:
-        """Take stored views (the ledger database's, at start-up) for the SKUs the flow has not
-        shown yet; a view the flow already delivered is newer and stays. Returns how many were
-        taken. A restarted process so plans on the network as it was, not on an empty one."""
+        """Take stored views for the SKUs the flow has not shown yet (see `seed_figures`)."""
+        return self.seed_figures((v.sku, v.atp.sites, _allocated_by_site(v)) for v in views)
+
+    def seed_figures(self, figures: Iterable[tuple[str, Mapping[str, int], dict[str, int]]]) -> int:
+        """Take stored figures (SKU, ATP per site, allocated units per site: the ledger
+        database's, at start-up) for the SKUs the flow has not shown yet; a view the flow
+        already delivered is newer and stays. Returns how many were taken. A restarted process
+        so plans on the network as it was, not on an empty one."""
         taken = 0
-        for view in views:
-            allocated = _allocated_by_site(view)
+        for sku, site_atp, allocated in figures:
             with self._lock:
-                if view.sku not in self._atp:
-                    self._take(view, allocated)
+                if sku not in self._atp:
+                    self._take(sku, site_atp, allocated)
                     taken += 1
         return taken
 
