@@ -198,6 +198,7 @@ def test_the_engine_waits_for_a_restarted_kafka_broker_and_loses_nothing(
     sequenced = wiring.topics.name(SEQUENCED)
     wait_until(lambda: log_messages(info.url, sequenced) > 0, "the sequencer should start")
     at_restart = log_messages(info.url, sequenced)
+    folded_at_restart = ledger_events_or_none(wiring) or 0
     started = time.monotonic()
     private_kafka["info"] = restart_kafka(
         info, cache_dir=settings.cache_dir, project_root=project_root(), down_for=DOWN_SECONDS
@@ -207,11 +208,17 @@ def test_the_engine_waits_for_a_restarted_kafka_broker_and_loses_nothing(
 
     waits = log_lines(log, "Kafka client error", "Kafka consumer:", "still waiting for Kafka")
     print(
-        f"\nKafka broker down {back_after:.1f} s at {at_restart:,} sequenced messages; "
+        f"\nKafka broker down {back_after:.1f} s at {at_restart:,} sequenced messages and "
+        f"{folded_at_restart:,} ledger events; "
         f"{len(waits)} broker errors logged and waited out; "
         f"ledger {ledger_events(wiring):,} events (clean run {ledger_events(clean):,})"
     )
-    assert at_restart < log_messages(info.url, sequenced), "sequencing finished before the restart"
+    # The broker went down while the engine still needed it: sequencing into the log, or folding
+    # the log (read from the same broker). The sequencer alone can finish first: it is quick.
+    still_working = at_restart < log_messages(info.url, sequenced) or folded_at_restart < (
+        ledger_events(clean)
+    )
+    assert still_working, "the engine finished before the restart: use a larger slice"
     assert waits, "the engine should log the broker errors it waited out"
     assert_same_outcome(clean, wiring)
 
