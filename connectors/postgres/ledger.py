@@ -124,8 +124,17 @@ class Batch:
     @classmethod
     def of(cls, items: Sequence[LedgerItem]) -> Batch:
         batch = cls()
+        # A batch can hold an event's first fold and, later, its redelivery (a `Duplicate` under
+        # the same key: the sequencer re-sent it after a crash). ON CONFLICT DO NOTHING keeps
+        # whichever row PostgreSQL meets first, and the staging table's scan order is not the
+        # COPY's: the first fold's row must win, so later rows of a key are dropped here.
+        keys: set[tuple[str, str, int, object]] = set()
         for item in items:
             if isinstance(item, LedgerEntry):
+                key = (item.event_id, item.sku, item.seq, item.occurred_at)
+                if key in keys:
+                    continue
+                keys.add(key)
                 batch.ledger.append(rows.ledger_row(item))
                 batch.months.add(month_of(item.occurred_at))
             elif isinstance(item, SkuView):
