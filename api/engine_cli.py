@@ -109,7 +109,7 @@ def run(
         log.warning("skuflow run: %s", without)
     if processes > 1:
         argv = _drop_option(sys.argv[1:], "--processes")  # ["run", ...options]
-        raise typer.Exit(run_cluster(argv, processes, first_port))
+        raise typer.Exit(run_cluster(argv, processes, first_port, recovery))
     peers = addresses.split(";") if addresses else None
     # Each output has one partition per process of the cluster (dataflows/durable.py).
     wiring = replace(Wiring.from_settings(settings), output_parts=len(peers) if peers else 1)

@@ -22,6 +22,7 @@ from bytewax.recovery import RecoveryConfig, init_db_dir
 from bytewax.run import cli_main
 
 from connectors.services.base import free_port
+from dataflows.recovery_prune import prune_recovery_dirs
 
 # Fixed forever for a recovery directory (Bytewax reads the count from its files), whatever the
 # worker count; a directory made with another count keeps it. Why 128 (issue 9): on a restart
@@ -75,6 +76,8 @@ def run_flow(
     addresses: list[str] | None = None,
 ) -> None:
     """Run until the source ends (or forever for a tailing Kafka source)."""
+    if process_id is None:  # a cluster's processes: `run_cluster` pruned before starting them
+        prune_recovery_dirs(recovery_dir)
     cli_main(
         flow,
         workers_per_process=1,
@@ -85,8 +88,11 @@ def run_flow(
     )
 
 
-def run_cluster(argv: list[str], processes: int, first_port: int) -> int:
+def run_cluster(
+    argv: list[str], processes: int, first_port: int, recovery_dir: Path | None = None
+) -> int:
     """Start `processes` copies of `skuflow run` as one Bytewax cluster on loopback; wait."""
+    prune_recovery_dirs(recovery_dir)
     ports = [free_port() for _ in range(processes)] if first_port == 0 else None
     addresses = ";".join(
         f"127.0.0.1:{ports[i] if ports else first_port + i}" for i in range(processes)

@@ -1,0 +1,73 @@
+"""Drop what a killed execution snapshotted past its own resume point, before Bytewax resumes.
+
+Bytewax resumes from the dataflow frontier of the last execution (`fronts`) and loads, per
+(step, key), the newest snapshot *before* that epoch. A step writes its snapshot of epoch e as
+soon as the step closes e, while the frontier passes e only once every step (the durable sinks
+included: they confirm their writes in their snapshot) has closed it. A SIGKILL in between
+leaves snapshots of epochs >= the resume epoch in the store. The next execution re-runs those
+epoch numbers with other contents and overwrites only the keys it touches in them; a key it does
+not touch keeps the dead execution's snapshot, and a later resume past that epoch loads it: the
+key's state then holds events whose outputs were never written (the SIGKILL test: first ledger
+row of an event a `Duplicate`). Those rows can never be a correct resume state, so they go.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def resume_epoch(parts: list[Path]) -> int | None:
+    """The epoch Bytewax will resume from (its own query, over every partition's rows)."""
+    exs: dict[int, tuple[int, int]] = {}
+    fronts: dict[tuple[int, int], int] = {}
+    for part in parts:
+        with closing(sqlite3.connect(part)) as conn:
+            for ex_num, workers, resume in conn.execute(
+                "SELECT ex_num, worker_count, resume_epoch FROM exs"
+            ):
+                exs[ex_num] = (workers, resume)
+            for ex_num, worker, frontier in conn.execute(
+                "SELECT ex_num, worker_index, worker_frontier FROM fronts"
+            ):
+                key = (ex_num, worker)
+                fronts[key] = max(frontier, fronts.get(key, frontier))
+    if not exs:
+        return None
+    last = max(exs)
+    workers, resume = exs[last]
+    return min(max(resume, fronts.get((last, w), resume)) for w in range(workers))
+
+
+def prune_unfinished_snapshots(recovery_dir: Path) -> int:
+    """Delete every snapshot at or after the resume epoch; returns how many."""
+    parts = sorted(recovery_dir.glob("part-*.sqlite3"))
+    epoch = resume_epoch(parts)
+    if epoch is None:
+        return 0
+    dropped = 0
+    for part in parts:
+        with closing(sqlite3.connect(part)) as conn, conn:  # one transaction a partition
+            dropped += conn.execute("DELETE FROM snaps WHERE snap_epoch >= ?", (epoch,)).rowcount
+    if dropped:
+        log.warning(
+            "recovery: dropped %d snapshots of epochs >= %d (unfinished when the run stopped)",
+            dropped,
+            epoch,
+        )
+    return dropped
+
+
+def prune_recovery_dirs(recovery_dir: Path | None) -> None:
+    """`prune_unfinished_snapshots` on `recovery_dir` and its `sequence`/`fold` stages, if made.
+    Only before any process of the run has started: a running execution's own snapshots of
+    epochs past its resume epoch are not stale."""
+    if recovery_dir is None:
+        return
+    for stage in (recovery_dir, recovery_dir / "sequence", recovery_dir / "fold"):
+        if any(stage.glob("part-*.sqlite3")):
+            prune_unfinished_snapshots(stage)
