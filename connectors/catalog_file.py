@@ -89,9 +89,10 @@ class CatalogFile(_Strict):
             non_sellable_zones=sorted(catalog.non_sellable_zones),
         )
 
-    def to_catalog(self) -> Catalog:
+    def to_catalog(self, skus: list[Sku] | None = None) -> Catalog:
+        """The catalog this document describes; `skus` built already stand for `self.skus`."""
         return Catalog.build(
-            skus=[_sku(s) for s in self.skus],
+            skus=[_sku(s) for s in self.skus] if skus is None else skus,
             locations=self.locations,
             channels=[Channel(c.code, c.priority, c.buffer, c.shortfall) for c in self.channels],
             non_sellable_zones=self.non_sellable_zones,
@@ -139,12 +140,7 @@ def parse_catalog(raw: bytes) -> Catalog:
         ]
     except (ValueError, TypeError, KeyError):
         return CatalogFile.model_validate_json(raw).to_catalog()  # raises, saying where
-    return Catalog.build(
-        skus=skus,
-        locations=rest.locations,
-        channels=[Channel(c.code, c.priority, c.buffer, c.shortfall) for c in rest.channels],
-        non_sellable_zones=rest.non_sellable_zones,
-    )
+    return rest.to_catalog(skus)
 
 
 def _sku(s: SkuFile) -> Sku:
