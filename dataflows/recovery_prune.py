@@ -63,11 +63,11 @@ def prune_unfinished_snapshots(recovery_dir: Path) -> int:
 
 
 def prune_recovery_dirs(recovery_dir: Path | None) -> None:
-    """`prune_unfinished_snapshots` on `recovery_dir` and its `sequence`/`fold` stages, if made.
-    Only before any process of the run has started: a running execution's own snapshots of
-    epochs past its resume epoch are not stale."""
+    """`prune_unfinished_snapshots` on every directory of partitions at or under `recovery_dir`
+    (a stage of `skuflow run --until-end` keeps its own: `sequence/`, `fold/`). Only before any
+    process of the run has started: a running execution's own snapshots of epochs past its
+    resume epoch are not stale."""
     if recovery_dir is None:
         return
-    for stage in (recovery_dir, recovery_dir / "sequence", recovery_dir / "fold"):
-        if any(stage.glob("part-*.sqlite3")):
-            prune_unfinished_snapshots(stage)
+    for stage in sorted({part.parent for part in recovery_dir.glob("**/part-*.sqlite3")}):
+        prune_unfinished_snapshots(stage)
