@@ -9,6 +9,7 @@ epoch numbers with other contents and overwrites only the keys it touches in the
 not touch keeps the dead execution's snapshot, and a later resume past that epoch loads it: the
 key's state then holds events whose outputs were never written (the SIGKILL test: first ledger
 row of an event a `Duplicate`). Those rows can never be a correct resume state, so they go.
+The report for Bytewax, with the repro, is docs/upstream/bytewax-stale-snapshots.md.
 """
 
 from __future__ import annotations
