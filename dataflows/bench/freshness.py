@@ -15,16 +15,18 @@ that moment (a lower bound), and `lag growth` is the slope of freshness over sen
 
 from __future__ import annotations
 
+import os
 import statistics
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psutil
 import redis
 from confluent_kafka import Producer
 
@@ -73,6 +75,8 @@ class Step:
     p99_ms: float
     max_ms: float
     lag_growth_ms_per_s: float
+    engine_cores: float = float("nan")  # the engine's CPU seconds per second while offered
+    load_average: float = float("nan")  # the machine's 1-minute load at the step's end
 
 
 class ReceiptTemplate:
@@ -202,7 +206,9 @@ def run_step(made: Deployment, rate: int, options: Options) -> Step:
             wiring.redis_url, stream, latest_change_id(wiring.redis_url, stream)
         )
         watcher.start()
+        engine_cpu = EngineCpu(child.pid)
         sent = offer(out, topic, skus, template, rate, options.duration)
+        cores = engine_cpu.cores()
         out.flush(30)
         produced_for = sent[-1] - sent[0] if len(sent) > 1 else options.duration
         deadline = time.time() + options.drain
@@ -216,7 +222,26 @@ def run_step(made: Deployment, rate: int, options: Options) -> Step:
         ended = time.time()
         watcher.stopping.set()
         watcher.join(5)
-    return summarise(rate, sent, produced_for, watcher.entries, skus, wanted, ended, options)
+    step = summarise(rate, sent, produced_for, watcher.entries, skus, wanted, ended, options)
+    return replace(step, engine_cores=cores, load_average=load_average())
+
+
+class EngineCpu:
+    """The engine process's CPU use from now on, in cores (CPU seconds per wall second, all its
+    threads): beside the machine's load, whether a step's freshness went to the engine's own
+    work or to waiting for a CPU."""
+
+    def __init__(self, pid: int) -> None:
+        self._process = psutil.Process(pid)
+        self._cpu = self._used()
+        self._began = time.monotonic()
+
+    def _used(self) -> float:
+        times = self._process.cpu_times()
+        return float(times.user + times.system)
+
+    def cores(self) -> float:
+        return (self._used() - self._cpu) / max(time.monotonic() - self._began, 1e-9)
 
 
 def offer(
@@ -369,6 +394,8 @@ def _median_row(rate: int, steps: list[Step]) -> dict[str, Any]:
         "max_ms",
         "unseen",
         "lag_growth_ms_per_s",
+        "engine_cores",
+        "load_average",
     ):
         row[name] = median([getattr(step, name) for step in steps])
     row["sustained"] = bool(row["unseen"] == 0 and row["lag_growth_ms_per_s"] < 5.0)
@@ -381,8 +408,9 @@ def _median_row(rate: int, steps: list[Step]) -> dict[str, Any]:
 def markdown(rows: list[dict[str, Any]], options: Options) -> str:
     lines = [
         "| offered events/s | produced/s | applied/s | p50 ms | p99 ms | max ms "
-        "| not readable at stop | lag growth ms/s | sustained | target |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "| not readable at stop | lag growth ms/s | engine CPU (cores) | load | sustained "
+        "| target |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for row in rows:
         bound = "" if row["unseen"] == 0 else "≥ "
@@ -394,6 +422,8 @@ def markdown(rows: list[dict[str, Any]], options: Options) -> str:
             f"| {bound}{row['p50_ms']:,.1f} | {bound}{row['p99_ms']:,.1f} "
             f"| {bound}{row['max_ms']:,.0f} "
             f"| {row['unseen']:,.0f} | {row['lag_growth_ms_per_s']:,.1f} "
+            f"| {row.get('engine_cores', float('nan')):.2f} "
+            f"| {row.get('load_average', float('nan')):.1f} "
             f"| {'yes' if row['sustained'] else 'no'} | {target} |"
         )
     notes = [
@@ -409,6 +439,10 @@ def markdown(rows: list[dict[str, Any]], options: Options) -> str:
         "`lag growth` ms per second of production (the slope over the receipts that became "
         "readable) without bound; receipts not readable when the step stopped count with their "
         "age then, so its percentiles (≥) are lower bounds.",
+        "`engine CPU` is the `skuflow run` process's CPU seconds per second while the receipts "
+        "were offered (all its threads); `load` the machine's 1-minute load average at the "
+        "step's end: the engine, Kafka, PostgreSQL, Redis and this producer share the "
+        f"machine's {os.cpu_count()} CPUs, and a worker waiting for a CPU shows as freshness.",
     ]
     missed = [row for row in rows if "target" in row and not row["target_met"]]
     for row in missed:
