@@ -135,9 +135,10 @@ def run(
         if rebuilt:
             log.warning("the live view had lost its data: rebuilt %d SKUs from the ledger", rebuilt)
     if router is not None:
-        from dataflows.operations import seed_picture
+        from dataflows.operations import seed_picture_from_first_plan
 
-        seed_picture(wiring, router.router.board)  # a restart plans on the network as it was
+        # a restart plans on the network as it was; the bulk seed waits for the first plan
+        seed_picture_from_first_plan(wiring, router.router.board)
     tune_for_streaming()  # start-up is done: what is built now lives as long as the process
     log.info("start-up: flow starting (Bytewax resumes from the recovery partitions)")
 

@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psycopg
@@ -14,7 +15,12 @@ from psycopg import sql
 from connectors.kafka.reader import read_to_end
 from connectors.kafka.topics import SEQUENCED
 from connectors.postgres.queries import counts, movement_totals
-from connectors.postgres.views import all_current_stock, stored_routing_figures, stored_views
+from connectors.postgres.views import (
+    StoredRoutingFigures,
+    all_current_stock,
+    stored_routing_figures,
+    stored_views,
+)
 from connectors.redis.live_view import RedisLiveView
 from dataflows.production import Wiring
 from dataflows.routing import PictureBoard
@@ -127,10 +133,14 @@ def ensure_view_complete(wiring: Wiring) -> int | None:
     return rebuild_view(wiring)
 
 
-def seed_picture(wiring: Wiring, board: PictureBoard) -> threading.Thread:
-    """Seed the router's picture from the views stored in PostgreSQL, in the background: the
-    flow starts at once, and views it delivers meanwhile are newer and kept (`PictureBoard.seed`).
-    A database that does not answer leaves the picture to fill from the flow, with a warning."""
+def seed_picture(
+    wiring: Wiring, board: PictureBoard, *, then: Callable[[], object] | None = None
+) -> threading.Thread:
+    """Seed the router's picture from the figures stored in PostgreSQL, in the background (the
+    bulk seed): views the flow delivers meanwhile are newer and kept, and SKUs fetched on demand
+    are not taken twice (`PictureBoard.seed_figures`). Once every stored SKU is taken the board
+    stops fetching on demand, and `then` runs (it closes the on-demand reader). A database that
+    does not answer leaves the picture to fill from the flow, with a warning."""
 
     def work() -> None:
         started = time.monotonic()
@@ -144,12 +154,33 @@ def seed_picture(wiring: Wiring, board: PictureBoard) -> threading.Thread:
                 exc,
             )
             return
+        fetched = board.seeding_finished()
+        if then is not None:
+            then()
         log.info(
-            "routing picture seeded with %d SKUs' stored views in %.1f s",
+            "routing picture seeded with %d SKUs' stored views in %.1f s (%d SKUs fetched on "
+            "demand before)",
             taken,
             time.monotonic() - started,
+            fetched,
         )
 
     thread = threading.Thread(target=work, name="seed-routing-picture", daemon=True)
     thread.start()
     return thread
+
+
+def seed_picture_from_first_plan(wiring: Wiring, board: PictureBoard) -> None:
+    """How `skuflow run` seeds the picture of a restarted process: the bulk seed
+    (`seed_picture`) starts at the first plan, once Bytewax's resume is done, instead of beside
+    it (it took 5-7 s of CPU from the resume at a million SKU-locations, issue 9); until it has
+    finished, each plan fetches the stored figures of the SKUs the picture lacks, one query
+    per plan (`StoredRoutingFigures`)."""
+    fetch = StoredRoutingFigures(wiring.postgres_dsn, wiring.postgres_schema)
+    log.info("routing picture: seeded from PostgreSQL once the first order is planned")
+
+    def start() -> None:
+        log.info("routing picture: the bulk seed starts (the first plan)")
+        seed_picture(wiring, board, then=fetch.close)
+
+    board.read_stored(fetch, start)

@@ -11,9 +11,12 @@
   (units planned over the trailing `demand_days`, in event time). It lives in the process: in a
   cluster each process sees the views of its own workers' SKUs, so the picture is approximate;
   that is acceptable because the keyed commit is the truth (it falls back to other sites, and
-  never reserves more than is there). At start-up `skuflow run` seeds it from the views stored
-  in PostgreSQL (`PictureBoard.seed`, in the background), so a restarted process does not plan
-  on an empty network; the planned demand starts again from the plans it makes.
+  never reserves more than is there). `skuflow run` seeds it from the figures stored in
+  PostgreSQL, so a restarted process does not plan on an empty network; the planned demand starts
+  again from the plans it makes. The bulk seed starts at the first plan, not at start-up: it
+  would compete with Bytewax's resume for the GIL, and no item reaches the router before the
+  resume is done. Until it has finished, each plan's SKUs the picture has not shown yet are
+  fetched on demand (`PictureBoard.read_stored`).
 - With the sequenced log, the plan travels in the log beside the order's parts (a message keyed
   `PLAN_KEY + event id`), so folding the log (the first run, a resumed run, a separate fold
   process) assembles the same decision from the same plan.
@@ -30,10 +33,11 @@ each order for its zone's window instead of planning it: `dataflows.routing_batc
 
 from __future__ import annotations
 
+import logging
 import threading
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -63,6 +67,8 @@ from state.routing_outcome import OrderRouted, Outcome, order_routed
 from state.routing_policy import RoutingPolicy
 from state.routing_window import BatchWindow, ToBatch
 from state.views import SkuView
+
+log = logging.getLogger(__name__)
 
 PLAN_KEY = "\x1fplan:"  # a log key no SKU code has (control characters are refused at the edge)
 ANSWER_KINDS = ("LineAllocated", "Rejected", "Duplicate")
@@ -109,6 +115,12 @@ def _allocated_by_site(view: SkuView) -> dict[str, int]:
     return allocated
 
 
+# (sku, ATP per site, allocated units per site): what the picture keeps of a SKU's view.
+Figures = tuple[str, Mapping[str, int], dict[str, int]]
+# The stored figures of these SKUs, read now (PostgreSQL in production: connectors).
+FetchFigures = Callable[[Collection[str]], Iterable[Figures]]
+
+
 class PictureBoard:
     """An in-memory `NetworkPicture` source fed by views and plans (see the module doc)."""
 
@@ -120,6 +132,32 @@ class PictureBoard:
         self._backlog: dict[str, int] = {}
         self._planned: dict[tuple[str, str], deque[tuple[date, int]]] = {}
         self._lock = threading.Lock()
+        # Until the bulk seed has finished (`read_stored`): the on-demand fetch, the SKUs it was
+        # asked for already (a SKU the database does not hold is not asked again), and the bulk
+        # seed's start, called at the first plan.
+        self._fetch: FetchFigures | None = None
+        self._fetched: set[str] = set()
+        self._start_seed: Callable[[], object] | None = None
+
+    def read_stored(self, fetch: FetchFigures, start_seed: Callable[[], object]) -> None:
+        """Seed from the stored figures once the flow is past its resume: `start_seed` (the bulk
+        seed, in the background: it calls `seed_figures`, then `seeding_finished`) runs at the
+        first plan, because Bytewax lets no item into the flow before every snapshot is loaded;
+        until the bulk seed has finished, a plan's SKUs the picture has not shown yet (neither
+        observed nor seeded) are fetched first, in one call of `fetch` per plan, so no order is
+        planned on a picture missing its own SKUs."""
+        with self._lock:
+            self._fetch = fetch
+            self._start_seed = start_seed
+
+    def seeding_finished(self) -> int:
+        """The bulk seed has taken every stored SKU: no more fetching on demand. Returns how
+        many SKUs were fetched on demand before (for the log)."""
+        with self._lock:
+            self._fetch = None
+            fetched = len(self._fetched)
+            self._fetched.clear()
+            return fetched
 
     def observe(self, view: SkuView) -> None:
         """Take a SKU's newest site ATP and allocated units (the site's backlog)."""
@@ -139,11 +177,12 @@ class PictureBoard:
         """Take stored views for the SKUs the flow has not shown yet (see `seed_figures`)."""
         return self.seed_figures((v.sku, v.atp.sites, _allocated_by_site(v)) for v in views)
 
-    def seed_figures(self, figures: Iterable[tuple[str, Mapping[str, int], dict[str, int]]]) -> int:
+    def seed_figures(self, figures: Iterable[Figures]) -> int:
         """Take stored figures (SKU, ATP per site, allocated units per site: the ledger
-        database's, at start-up) for the SKUs the flow has not shown yet; a view the flow
-        already delivered is newer and stays. Returns how many were taken. A restarted process
-        so plans on the network as it was, not on an empty one."""
+        database's) for the SKUs the picture has not shown yet; a view the flow already
+        delivered is newer and stays, and a SKU fetched on demand is not taken twice (its
+        allocated units stay counted once in its sites' backlog). Returns how many were taken.
+        A restarted process so plans on the network as it was, not on an empty one."""
         taken = 0
         for sku, site_atp, allocated in figures:
             with self._lock:
@@ -168,6 +207,8 @@ class PictureBoard:
 
     def picture(self, *orders: OrderToRoute) -> NetworkPicture:
         """What the network looks like for these orders' SKUs."""
+        if self._start_seed is not None or self._fetch is not None:
+            self._before_first_seed(orders)
         with self._lock:
             atp = {line.sku: self._site_atp(line.sku) for order in orders for line in order.lines}
             keys = ((sku, site) for sku in atp for site in self._catalog.sites)
@@ -177,6 +218,50 @@ class PictureBoard:
                 if (days := self._planned.get(key))
             }
             return NetworkPicture(atp=atp, daily_demand=demand, backlog=dict(self._backlog))
+
+    def _before_first_seed(self, orders: Sequence[OrderToRoute]) -> None:
+        """Start the bulk seed (the first plan only), then fetch the SKUs these orders need
+        that the picture has not shown yet (until the bulk seed has finished)."""
+        with self._lock:
+            start, self._start_seed = self._start_seed, None
+            fetch = self._fetch
+            missing = (
+                {sku for order in orders for sku in self._needed(order)}
+                - self._atp.keys()
+                - self._fetched
+            )
+            if fetch is not None:
+                self._fetched |= missing
+        if start is not None:
+            start()
+        if fetch is None or not missing:
+            return
+        try:
+            figures = list(fetch(missing))
+        except Exception as exc:  # whatever failed (the database, a bug), the order is planned
+            with self._lock:
+                if self._fetch is None:
+                    return  # the bulk seed finished meanwhile: nothing is missing any more
+                self._fetch = None  # said once; the bulk seed and the views fill the picture
+            log.warning(
+                "routing picture: fetching the stored figures of an order's SKUs failed (%r); "
+                "orders are planned on what the picture holds (the flow's views, the bulk seed "
+                "as far as it got) and no more SKUs are fetched on demand",
+                exc,
+            )
+            return
+        self.seed_figures(figures)
+
+    def _needed(self, order: OrderToRoute) -> set[str]:
+        """The SKUs whose figures plan this order: its lines', a kit's components instead."""
+        needed: set[str] = set()
+        for line in order.lines:
+            sku = self._catalog.skus.get(line.sku)
+            if sku is not None and sku.is_kit:
+                needed.update(c.sku for c in sku.components)
+            else:
+                needed.add(line.sku)
+        return needed
 
     def _site_atp(self, code: str) -> Mapping[str, int]:
         sku = self._catalog.skus.get(code)

@@ -6,11 +6,13 @@ the database is the record, Redis only a projection of it.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import UTC, date, datetime
 
 import psycopg
+from psycopg import sql
 
 from state.atp import AtpReport
 from state.buckets import Quantities
@@ -102,6 +104,81 @@ def stored_routing_figures(conn: psycopg.Connection) -> Iterator[RoutingFigures]
     skus.update(sku for (sku,) in conn.execute("SELECT DISTINCT sku FROM sku_atp"))
     for sku in sorted(skus):
         yield sku, site_atp.get(sku, {}), allocated.get(sku, {})
+
+
+# One statement for a few SKUs' figures, every table read through its primary key (which leads
+# with `sku`: an index scan per table for `sku = ANY(...)`, checked with EXPLAIN). Rows tagged by
+# `scope`: sku_atp's own scopes, 'allocated' (units summed per site) and 'supply' (a SKU known
+# only from sku_supply), so a SKU is yielded exactly when `stored_routing_figures` yields it.
+ROUTING_FIGURES_OF_SKUS = """
+SELECT sku, scope, name, atp FROM sku_atp WHERE sku = ANY(%(skus)s)
+UNION ALL
+SELECT sku, 'allocated', split_part(location, '/', 1), sum(allocated)::bigint
+  FROM current_stock WHERE sku = ANY(%(skus)s) GROUP BY 1, 3
+UNION ALL
+SELECT sku, 'supply', '', 0 FROM sku_supply WHERE sku = ANY(%(skus)s)
+"""
+
+
+def stored_routing_figures_of(
+    conn: psycopg.Connection, skus: Collection[str]
+) -> list[RoutingFigures]:
+    """`stored_routing_figures` for these SKUs only, in one query: what the router's picture
+    fetches for an order's SKUs while the bulk seed has not reached them (issue 9). A SKU the
+    database holds nothing of is left out, as the bulk query leaves it out."""
+    site_atp: dict[str, dict[str, int]] = defaultdict(dict)
+    allocated: dict[str, dict[str, int]] = defaultdict(dict)
+    known: set[str] = set()
+    for sku, scope, name, figure in conn.execute(ROUTING_FIGURES_OF_SKUS, {"skus": list(skus)}):
+        known.add(sku)
+        if scope == "site":
+            site_atp[sku][name] = figure
+        elif scope == "allocated":
+            allocated[sku][name] = figure
+    return [(sku, site_atp.get(sku, {}), allocated.get(sku, {})) for sku in sorted(known)]
+
+
+class StoredRoutingFigures:
+    """The on-demand reader of `stored_routing_figures_of`: one connection, opened at the first
+    fetch and kept (a connection per order would cost more than the query), until `close`
+    (for good: the bulk seed has finished, and the board fetches no more).
+
+    Called from the flow's worker thread while the seeding thread may `close` it: a lock keeps
+    the connection to one user at a time. A connection a database error left behind is dropped,
+    so a later fetch starts on a fresh one."""
+
+    def __init__(self, dsn: str, schema: str) -> None:
+        self._dsn = dsn
+        self._schema = schema
+        self._conn: psycopg.Connection | None = None
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def __call__(self, skus: Collection[str]) -> list[RoutingFigures]:
+        with self._lock:
+            if self._closed:
+                msg = "the stored routing figures reader is closed (the bulk seed has finished)"
+                raise RuntimeError(msg)
+            if self._conn is None:
+                self._conn = psycopg.connect(self._dsn, autocommit=True)
+                self._conn.execute(
+                    sql.SQL("SET search_path TO {}").format(sql.Identifier(self._schema))
+                )
+            try:
+                return stored_routing_figures_of(self._conn, skus)
+            except psycopg.Error:
+                self._drop()
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._drop()
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 def all_current_stock(conn: psycopg.Connection) -> dict[str, dict[tuple[str, str], Quantities]]:

@@ -16,7 +16,8 @@ reading every key's state back from the recovery partitions, Kafka consumers res
 snapshot's offsets, and folding the backlog. The job's "start-up:" log lines (`skuflow run`)
 split it: `phases` gives the seconds from the restart to each of them, so the table says where
 the time goes (the rest, from the flow's start to the first backlog event in the ledger, is
-Bytewax's resume, the consumers' assignment and the first epoch).
+Bytewax's resume, the consumers' assignment and the first epoch). The routing picture's bulk
+seed starts at the first plan, once the resume is done; `seeding` times it from the job's log.
 """
 
 from __future__ import annotations
@@ -96,6 +97,32 @@ def phases(log_file: Path, restarted: datetime) -> dict[str, float]:
     return split
 
 
+# The routing picture's bulk seed, by the lines `dataflows.operations` logs (the start line only
+# since it waits for the first plan; before that it started with the flow).
+SEED_MARKS = {
+    "routing picture: the bulk seed starts": "seed_started",
+    "routing picture seeded with": "seed_finished",
+}
+
+
+def seeding(log_file: Path, restarted: datetime, *, wait: float = 0.0) -> dict[str, float]:
+    """Seconds from the restart to the bulk seed's start and end, from the job's log, waiting
+    up to `wait` seconds for its end (it may end after the backlog is folded); a mark not logged
+    by then is left out."""
+    deadline = time.monotonic() + wait
+    while True:
+        marks: dict[str, float] = {}
+        for line in log_file.read_text(errors="replace").splitlines():
+            stamp, _, message = line.partition(" INFO dataflows.operations: ")
+            name = next((SEED_MARKS[m] for m in SEED_MARKS if message.startswith(m)), None)
+            if name is not None and name not in marks:
+                at = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f")
+                marks[name] = (at - restarted).total_seconds()
+        if "seed_finished" in marks or time.monotonic() >= deadline:
+            return marks
+        time.sleep(POLL * 10)
+
+
 def in_ledger(wiring: Wiring, event_ids: list[str]) -> int:
     """How many of these events the ledger holds (by its primary key's first column)."""
     with psycopg.connect(wiring.postgres_dsn, autocommit=True) as conn:
@@ -150,6 +177,7 @@ def measure(
     backlog: int = 1000,
     snapshot_seconds: float = 5.0,
     seed: int = 11,
+    seed_wait: float = 10.0,
     log: Log = print,
 ) -> Figure:
     actual = synthetic.sku_count(sku_locations) * len(synthetic.SITES)
@@ -179,6 +207,7 @@ def measure(
                 first, seconds = wait_caught_up(wiring, arriving, job, timeout=600)
                 split = phases(log_file, restarted)
                 split["resume_to_first_event"] = first - sum(split.values())
+                bulk_seed = seeding(log_file, restarted, wait=seed_wait)
                 rows.append(
                     {
                         "run": run,
@@ -188,9 +217,11 @@ def measure(
                         "first_seconds": first,
                         "seconds": seconds,
                         "phases": split,
+                        "seed": bulk_seed,
                     }
                 )
                 log(f"run {run}: caught up {seconds:.1f} s after the restart ({_said(split)})")
+                log(f"run {run}: {_seed_said(bulk_seed)}")
             _kill(job)
     finally:
         if job is not None and job.poll() is None:
@@ -217,6 +248,15 @@ PHASE_WORDS = {
 
 def _said(split: dict[str, float]) -> str:
     return ", ".join(f"{PHASE_WORDS[name]} {seconds:.1f} s" for name, seconds in split.items())
+
+
+def _seed_said(seed: dict[str, float]) -> str:
+    started, finished = seed.get("seed_started"), seed.get("seed_finished")
+    if finished is None:
+        return "the routing picture's bulk seed had not finished when the run was measured"
+    took = "" if started is None else f", took {finished - started:.1f} s"
+    since = "" if started is None else f"started {started:.1f} s after the restart, "
+    return f"the routing picture's bulk seed {since}finished at {finished:.1f} s{took}"
 
 
 def markdown(rows: list[dict[str, Any]], runs: int, snapshot_seconds: float) -> str:
@@ -248,12 +288,19 @@ def markdown(rows: list[dict[str, Any]], runs: int, snapshot_seconds: float) -> 
     }
     if split:
         table += f"\n- Until the first backlog event (medians): {_said(split)}."
+    seeds = [row["seed"] for row in rows if row.get("seed")]
+    if seeds:
+        medians = {
+            name: median([seed[name] for seed in seeds if name in seed])
+            for name in SEED_MARKS.values()
+            if any(name in seed for seed in seeds)
+        }
+        table += f"\n- After the restart (medians): {_seed_said(medians)}."
     if seconds > TARGET:
         table += (
             f"\n- Target missed: {first:.1f} s pass before the first backlog event reaches the "
             "ledger (where they go: the line above; the resume is Bytewax reading every key's "
-            "last snapshot back from the recovery partitions and building each key's logic, "
-            f"beside the routing picture's seeding), then {seconds - first:.1f} s of folding "
-            "the backlog at the full path's rate."
+            "last snapshot back from the recovery partitions and building each key's logic), "
+            f"then {seconds - first:.1f} s of folding the backlog at the full path's rate."
         )
     return table + "\n"
