@@ -16,10 +16,24 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+
+PRUNE_THREADS = 8  # partitions pruned at once
+
+
+# The rows found through the primary key's index (step, key, epoch), which holds every row's
+# epoch without its snapshot bytes: a plain `WHERE snap_epoch >= ?` scans the table, snapshots
+# and all (at a million SKU-locations about 460 MB over 128 partitions, 2.5-3.6 s of the
+# restart); the index scan reads a few MB.
+DROP_FROM_EPOCH = """
+DELETE FROM snaps WHERE rowid IN (
+  SELECT rowid FROM snaps INDEXED BY sqlite_autoindex_snaps_1 WHERE snap_epoch >= ?
+)
+"""
 
 
 def resume_epoch(parts: list[Path]) -> int | None:
@@ -50,10 +64,11 @@ def prune_unfinished_snapshots(recovery_dir: Path) -> int:
     epoch = resume_epoch(parts)
     if epoch is None:
         return 0
-    dropped = 0
-    for part in parts:
-        with closing(sqlite3.connect(part)) as conn, conn:  # one transaction a partition
-            dropped += conn.execute("DELETE FROM snaps WHERE snap_epoch >= ?", (epoch,)).rowcount
+    # One transaction a partition, the partitions side by side: each commit waits for its disk
+    # sync (1.7 of 2.3 s at a million SKU-locations one after another), and sqlite3 lets go of
+    # the GIL while it waits.
+    with ThreadPoolExecutor(PRUNE_THREADS, thread_name_prefix="recovery-prune") as pool:
+        dropped = sum(pool.map(lambda part: _drop_from(part, epoch), parts))
     if dropped:
         log.warning(
             "recovery: dropped %d snapshots of epochs >= %d (unfinished when the run stopped)",
@@ -61,6 +76,11 @@ def prune_unfinished_snapshots(recovery_dir: Path) -> int:
             epoch,
         )
     return dropped
+
+
+def _drop_from(part: Path, epoch: int) -> int:
+    with closing(sqlite3.connect(part)) as conn, conn:
+        return int(conn.execute(DROP_FROM_EPOCH, (epoch,)).rowcount)
 
 
 def prune_recovery_dirs(recovery_dir: Path | None) -> None:
