@@ -17,6 +17,22 @@ states as soon as they are replaced), so `tune_for_streaming`:
 
 Measured side by side in one process on the same events: the embedded flow's rate ~1.5×, the
 collector's share from ~37% to ~15% of the run (see the report of issue #9).
+
+Left as CPython sets them, after measuring (issue 9: freshness p99 at 1,000 events/s):
+
+- the GIL switch interval (5 ms). The pause at each epoch end is not the ledger's writer thread
+  keeping the worker from the GIL but Bytewax's epoch backpressure: the tailing flow's two inputs
+  (the stream topics and the sequenced log) each keep their own epoch clock, and the input whose
+  epoch ends first reads nothing until the other's ends too, so the pause is the offset between
+  the two clocks: how long the stream input's first build took (its broker queries, 60-170 ms;
+  1-3 s in some runs: the "3-second stalls"). Alternating 0.5 ms, 1 ms and 5 ms on a machine at
+  load 4-11 moved neither the pauses nor p99 beyond the noise (p99 medians 275, 153 and 197 ms
+  over 18, 6 and 18 runs), and the full path's rate was 0.92× at 0.5 ms, 0.99× at 1 ms
+  (per-round ratios, medians of 6 alternating runs);
+- the old generations' thresholds: timed with `gc.callbacks` over 16 engines at 1,000 events/s,
+  no full collection ran while the flow streamed (only the one made here at start-up, 64-225 ms,
+  one during imports and one at exit); young collections took 0.09 ms (generation 0) and 1.5 ms
+  (generation 1) at the median, 21 of 3,998 over 10 ms (at most 47 ms, on a loaded machine).
 """
 
 from __future__ import annotations

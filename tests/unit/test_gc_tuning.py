@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -44,3 +45,13 @@ def test_cyclic_garbage_made_after_start_up_is_still_collected() -> None:
     del first, second
 
     assert gc.collect() >= 2
+
+
+@pytest.mark.usefixtures("collector_restored")
+def test_the_gil_switch_interval_is_left_as_cpython_sets_it() -> None:
+    # issue 9: shorter intervals did not shorten the epoch-end pauses (see the module docstring)
+    before = sys.getswitchinterval()
+
+    tune_for_streaming()
+
+    assert sys.getswitchinterval() == before
