@@ -343,8 +343,21 @@ class MergedKafkaSource(FixedPartitionedSource[RawEvent, Offsets]):
         self._batch_size = batch_size
         self._max_idle_ms = max_idle_ms
         self._max_backlog_wait_ms = max_backlog_wait_ms
+        # What `list_parts` learnt from the broker, taken (once) by the next `build_part`.
+        self._found: list[Part] | None = None
+        self._found_backlog: dict[Part, tuple[int, int]] = {}
 
     def list_parts(self) -> list[str]:
+        """The one merged partition. The broker is asked for the topics' partitions and their
+        backlogs here, not in `build_part`: Bytewax gives each input its own epoch clock,
+        started when its partition is built, and pauses an input at its epoch's end until every
+        input has finished that epoch. Queries in `build_part` started this input's clock that
+        much before the sequenced log's, and every epoch end then paused the stream for the
+        difference (60-170 ms, 3 s when the broker was slow to answer): freshness at 1,000
+        events/s, p99 194 -> 103 ms, max 275 -> 153 ms with the queries here (12 alternating
+        runs, issue 9). `list_parts` runs before any input is built."""
+        self._found = self._partitions()
+        self._found_backlog = self._backlog(self._found)
         return ["merged"]
 
     def _backlog(self, parts: list[Part]) -> dict[Part, tuple[int, int]]:
@@ -402,7 +415,10 @@ class MergedKafkaSource(FixedPartitionedSource[RawEvent, Offsets]):
             "fetch.wait.max.ms": FETCH_WAIT_MAX_MS,
             "error_cb": log_kafka_error,  # broker away: logged, librdkafka reconnects
         }
-        parts = self._partitions()
+        if self._found is None:  # built without `list_parts` (tests build parts directly)
+            self._found = self._partitions()
+            self._found_backlog = self._backlog(self._found)
+        parts, backlog, self._found = self._found, self._found_backlog, None
         return _MergedPartition(
             config,
             parts,
@@ -412,5 +428,5 @@ class MergedKafkaSource(FixedPartitionedSource[RawEvent, Offsets]):
             max_idle_ms=self._max_idle_ms,
             reorder_window_ms=self._reorder_window_ms,
             max_backlog_wait_ms=self._max_backlog_wait_ms,
-            backlog=self._backlog(parts),
+            backlog=backlog,
         )

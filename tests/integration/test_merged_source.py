@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import pytest
 from confluent_kafka import Producer, TopicPartition
 
 from connectors.kafka.merged_source import MergedKafkaSource, _MergedPartition
@@ -84,3 +85,26 @@ def test_a_partition_holding_unread_records_is_waited_for_not_overtaken(
     assert while_late == []
     assert after[0] == b"receipt"
     assert after.count(b"put away") == 5
+
+
+def test_the_broker_is_asked_for_partitions_and_backlogs_before_the_part_is_built(
+    kafka_bootstrap: str, topic_factory: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bytewax starts an input's epoch clock when it builds the part: broker queries there put
+    this input's epochs out of phase with the sequenced log's, and each epoch end then paused
+    the stream for the difference. `list_parts` asks, `build_part` only uses the answers."""
+    receipts = topic_factory("receipts")
+    produce(kafka_bootstrap, [(receipts, T0, b"a receipt")])
+    source = MergedKafkaSource([kafka_bootstrap], [receipts], tail=False)
+    assert source.list_parts() == ["merged"]
+
+    def no_broker_queries_now(*args: object) -> None:
+        raise AssertionError("build_part asked the broker again")
+
+    monkeypatch.setattr(MergedKafkaSource, "_partitions", no_broker_queries_now)
+    monkeypatch.setattr(MergedKafkaSource, "_backlog", no_broker_queries_now)
+    part = source.build_part("test", "merged", None)
+    try:
+        assert drain(part, 10.0, until=1) == [b"a receipt"]
+    finally:
+        part.close()
