@@ -100,7 +100,7 @@ def _candidates(
     """Positions that may be allocated from, in FEFO order."""
     keys = [
         (path, lot)
-        for (path, lot), position in stock.positions.items()
+        for (path, lot), position in stock.positions.pairs()
         if position.quantities.available > 0
         and catalog.is_sellable_location(path)
         and sku.is_sellable_lot(stock.expiry(lot), as_of)

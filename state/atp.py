@@ -47,7 +47,7 @@ def _sellable(stock: SkuStock, sku: Sku, catalog: Catalog, as_of: date) -> dict[
     non_sellable = catalog.non_sellable_zones
     lots = stock.lots
     by_site: dict[str, int] = {}
-    for (path, lot), position in stock.positions.items():
+    for (path, lot), position in stock.positions.pairs():
         available = position.quantities.available
         if not available:
             continue

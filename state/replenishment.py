@@ -32,6 +32,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
 
 from state.allocation import demands_for
 from state.catalog import Catalog
@@ -44,7 +45,7 @@ from state.demand.policy import (
     plan,
     service_level_for,
 )
-from state.demand.proposals import ReorderProposed, ReorderTrigger, proposal_id
+from state.demand.proposals import ARMED, ReorderProposed, ReorderTrigger, proposal_id
 from state.demand.published import HORIZON_DAYS, DemandForecast, learn_days
 from state.demand.selector import AdaptiveForecaster, daily_forecaster
 from state.demand.smoothing import SmoothingParams
@@ -59,6 +60,7 @@ from state.events import (
 )
 from state.outputs import LineAllocated, Movement, Output, ReservationShorted
 from state.rejections import Rejection
+from state.shared import EMPTY, shared_mapping
 from state.stock import SkuStock
 
 REPLENISHMENT_SMOOTHING = SmoothingParams(alpha=0.02, gamma=0.05, beta=0.01, clip=3.0)
@@ -132,16 +134,37 @@ class SiteReplenishment:
     demand: DailyDemand
     forecaster: AdaptiveForecaster | None = None  # made when the first day closes
     days_learnt: int = 0
-    trigger: ReorderTrigger = field(default_factory=ReorderTrigger)
+    trigger: ReorderTrigger = ARMED  # shared until the site's first proposal (issue 9)
 
 
 @dataclass(frozen=True, slots=True)
 class SkuReplenishment:
-    sku: str
-    sites: Mapping[str, SiteReplenishment] = field(default_factory=dict)
+    """One SKU's replenishment state (the dataflow's key is the SKU, and `replenish` is given
+    the SKU's stock, which names it: the state does not hold its own copy of the code). Its
+    empty mappings are the one shared `EMPTY`, live and when a snapshot is restored: most SKUs
+    never hold a backorder (issue 9)."""
+
+    sites: Mapping[str, SiteReplenishment] = field(default_factory=lambda: EMPTY)
     lead_times: LeadTimeBook = field(default_factory=LeadTimeBook)
-    backorder_sites: Mapping[str, str] = field(default_factory=dict)  # order id → site
+    backorder_sites: Mapping[str, str] = field(default_factory=lambda: EMPTY)  # order id → site
     watermark: datetime | None = None
+
+    def __getstate__(self) -> list[Any]:
+        """The dataclass's own pickled shape (a list of the field values), with `EMPTY`, which
+        cannot be pickled, written as `{}`."""
+        return [
+            dict(value) if value is EMPTY else value
+            for value in (self.sites, self.lead_times, self.backorder_sites, self.watermark)
+        ]
+
+    def __setstate__(self, state: list[Any]) -> None:
+        """Restores a snapshot; one written when the state held its SKU (five values, the SKU
+        first) drops it."""
+        sites, lead_times, backorder_sites, watermark = state[-4:]
+        object.__setattr__(self, "sites", shared_mapping(sites))
+        object.__setattr__(self, "lead_times", lead_times)
+        object.__setattr__(self, "backorder_sites", shared_mapping(backorder_sites))
+        object.__setattr__(self, "watermark", watermark)
 
 
 def replenish(
@@ -160,7 +183,7 @@ def replenish(
     changes nothing returns `state` itself. Days are closed only when they can be: after every
     step no site has a day its watermark passed, so only a newer watermark, or a site whose
     first open day was just set (by an order, possibly late), can close one."""
-    current = state if state is not None else SkuReplenishment(stock.sku)
+    current = state if state is not None else SkuReplenishment()
     outputs = tuple(outputs)
     at = event.occurred_at
     before = current.watermark
@@ -192,8 +215,8 @@ def replenish(
             and watermark is before
         ):
             return current, ()
-        return SkuReplenishment(stock.sku, sites, lead_times, backorder_sites, watermark), ()
-    learnt = SkuReplenishment(stock.sku, sites, lead_times, backorder_sites, watermark)
+        return SkuReplenishment(sites, lead_times, backorder_sites, watermark), ()
+    learnt = SkuReplenishment(sites, lead_times, backorder_sites, watermark)
     emitted: list[ReplenishmentOutput] = list(published)
     decided: dict[str, SiteReplenishment] | None = None
     for site in sorted(considered):
@@ -210,7 +233,7 @@ def replenish(
             emitted.append(proposal)
     if decided is None:
         return learnt, tuple(emitted)
-    done = SkuReplenishment(stock.sku, decided, lead_times, backorder_sites, watermark)
+    done = SkuReplenishment(decided, lead_times, backorder_sites, watermark)
     return done, tuple(emitted)
 
 
@@ -272,7 +295,7 @@ def _backorders(
     reservations = stock.reservations
     if all(order_id in reservations for order_id in now):
         return now
-    return {order_id: site for order_id, site in now.items() if order_id in reservations}
+    return shared_mapping({oid: site for oid, site in now.items() if oid in reservations})
 
 
 def _close_days(
@@ -374,7 +397,7 @@ def position_at(
     """IP's parts at one site: usable on hand (available + allocated), allocated, supply, and
     the backorders of orders that asked for this site."""
     on_hand = allocated = 0
-    for (path, _lot), position in stock.positions.items():
+    for (path, _lot), position in stock.positions.pairs():
         if _site(path, catalog) == site:
             on_hand += position.quantities.available + position.quantities.allocated
             allocated += position.quantities.allocated
@@ -397,7 +420,7 @@ def _consider(
     at: datetime,
 ) -> tuple[ReorderTrigger, ReorderProposed | None]:
     assert held.forecaster is not None
-    sku = state.sku
+    sku = stock.sku
     supplier = config.supplier(sku)
     lead = state.lead_times.estimate(supplier, *config.lead_time_prior(sku))
     days = max(1, math.ceil(lead.mean))

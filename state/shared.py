@@ -18,7 +18,7 @@ replaces, only not a separate object.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
@@ -41,6 +41,13 @@ def position_key(location: str, lot: str) -> tuple[str, str]:
 def shared_quantities(quantities: Quantities) -> Quantities:
     """The shared snapshot equal to this one (all zeros: `ZERO`)."""
     return quantities if quantities else ZERO
+
+
+@lru_cache(maxsize=256)
+def shared_value(value: Hashable) -> Any:
+    """The shared copy equal to `value`: for the few configuration values (a lateness, a time
+    zone) that every restored SKU would otherwise hold a copy of."""
+    return value
 
 
 def shared_mapping(mapping: Mapping[Any, Any]) -> Mapping[Any, Any]:

@@ -4,7 +4,8 @@ The dataflow keys by SKU, so the state is per SKU:
 
 - `positions`: per (location path, lot) the on-hand buckets, the last cycle count there and a
   short journal of the movements applied since (see `state.counting`, `state.journal`). Lot ""
-  means no lot.
+  means no lot. A `PositionMap` (`state.position_map`): two tuples rather than a dict, the
+  keys' tuple shared by every SKU in the same bins; snapshots still hold a plain dict.
 - `lots`: each lot's expiry date (None when it has none), learnt from receipts and ASNs.
 - `reservations`: per order id, where its units are reserved, its backorder and its progress
   (picked ≥ packed, picked ≥ shipped).
@@ -18,7 +19,8 @@ The dataflow keys by SKU, so the state is per SKU:
 Values are frozen; the mappings inside are never mutated once built (copy-on-write with
 `{**old, key: new}`), so a state can be shared, compared and deep-copied at snapshots safely.
 What SKUs have in common is held once for all of them (`state.shared`): an empty mapping is the
-read-only `EMPTY`, bin keys and bucket snapshots are shared, live and when a snapshot is restored.
+read-only `EMPTY`, bin keys, their layouts and bucket snapshots are shared, live and when a
+snapshot is restored.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any, Literal
 
 from state.buckets import ZERO, Quantities
 from state.journal import entries, packed
+from state.position_map import NO_POSITIONS, PositionMap
 from state.shared import EMPTY, position_key, shared_mapping, shared_quantities
 
 NO_LOT = ""
@@ -87,6 +90,9 @@ class Position:
             self, "journal", packed(journal) if isinstance(journal, tuple) else journal
         )
         object.__setattr__(self, "horizon", horizon)
+
+
+NO_STOCK = Position()  # a position nothing has moved at yet: one value, never changed in place
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,9 +175,11 @@ class SeenIds:
     def __contains__(self, event_id: object) -> bool:
         if not isinstance(event_id, str) or SEPARATOR in event_id:
             return False  # never remembered: `add` refuses it
-        return f"{SEPARATOR}{event_id}{SEPARATOR}" in self.recent or any(
-            event_id in chunk for chunk in self.older
-        )
+        if f"{SEPARATOR}{event_id}{SEPARATOR}" in self.recent:
+            return True
+        # Most SKUs hold fewer ids than a chunk: no generator for the older ones (every event
+        # asks, and making one cost more than the search).
+        return bool(self.older) and any(event_id in chunk for chunk in self.older)
 
     def __len__(self) -> int:
         return self._recent_count() + sum(len(chunk) for chunk in self.older)
@@ -207,11 +215,18 @@ def _empty() -> Mapping[Any, Any]:
     return EMPTY
 
 
-def shared_positions(positions: Mapping[PositionKey, Position]) -> Mapping[PositionKey, Position]:
-    """The same positions on shared keys and shared values (see `state.shared`)."""
+def _no_positions() -> PositionMap:
+    return NO_POSITIONS
+
+
+def shared_positions(positions: Mapping[PositionKey, Position]) -> PositionMap:
+    """The same positions on shared keys, a shared layout and shared values (`state.shared`,
+    `state.position_map`)."""
     if not positions:
-        return EMPTY
-    return {position_key(*key): position.shared() for key, position in positions.items()}
+        return NO_POSITIONS
+    return PositionMap.of(
+        {position_key(*key): position.shared() for key, position in positions.items()}
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +234,7 @@ class SkuStock:
     """The state of one SKU. Build the first one with `SkuStock.empty(sku)`."""
 
     sku: str
-    positions: Mapping[PositionKey, Position] = field(default_factory=_empty)
+    positions: PositionMap = field(default_factory=_no_positions)
     lots: Mapping[str, date | None] = field(default_factory=_empty)
     reservations: Mapping[str, Reservation] = field(default_factory=_empty)
     in_transit: Mapping[tuple[str, str], InTransit] = field(default_factory=_empty)
@@ -230,13 +245,13 @@ class SkuStock:
     # times a second; only a read in a new zone, or after `REPEAT_READ_SECONDS`, is news.
     tag_reads: Mapping[str, tuple[str, datetime]] = field(default_factory=_empty)
 
-    # Snapshots (Bytewax pickles the state): the shared `EMPTY` is written as `{}`, and restoring
-    # shares again what `state.shared` shares, so a restored state is as small as a live one.
-    # The pickled shape is the dataclass default's (a list of the field values), so snapshots
-    # written before these methods existed restore too.
+    # Snapshots (Bytewax pickles the state): the shared `EMPTY` is written as `{}` and the
+    # positions as a dict, and restoring shares again what `state.shared` shares, so a restored
+    # state is as small as a live one. The pickled shape is the dataclass default's (a list of
+    # the field values), so snapshots written before these methods existed restore too.
     def __getstate__(self) -> list[Any]:
         return [
-            dict(value) if value is EMPTY else value
+            dict(value) if value is EMPTY or value is self.positions else value
             for value in (
                 self.sku, self.positions, self.lots, self.reservations, self.in_transit,
                 self.inbound, self.seen, self.window, self.tag_reads,
@@ -264,7 +279,8 @@ class SkuStock:
         return cls(sku=sku, window=window)
 
     def position(self, key: PositionKey) -> Position:
-        return self.positions.get(key, Position())
+        held = self.positions.get(key)
+        return NO_STOCK if held is None else held
 
     def quantities_at(self, location: str, lot: str = NO_LOT) -> Quantities:
         return self.position((location, lot)).quantities
@@ -272,9 +288,7 @@ class SkuStock:
     # The three copies below run for nearly every event: each builds the new value with the
     # constructor directly, which costs half of what `dataclasses.replace` does.
     def with_position(self, key: PositionKey, position: Position) -> SkuStock:
-        if key not in self.positions:
-            key = position_key(*key)
-        positions = {**self.positions, key: position}
+        positions = self.positions.with_position(key, position)
         return SkuStock(
             self.sku, positions, self.lots, self.reservations, self.in_transit,
             self.inbound, self.seen, self.window, self.tag_reads,
@@ -319,7 +333,7 @@ class SkuStock:
         Spelled out bucket by bucket: every event that moves stock asks for it (`StockChanged`),
         and adding `Quantities` values position by position built a new value per position."""
         available = allocated = on_hold = damaged = quarantined = in_transit = on_order = 0
-        for position in self.positions.values():
+        for position in self.positions.held():
             q = position.quantities
             available += q.available
             allocated += q.allocated

@@ -38,15 +38,14 @@ class SkuView:
 def view_of(stock: SkuStock, catalog: Catalog, updated_at: datetime, event_id: str) -> SkuView:
     """Snapshot `stock` for the live view; ATP as of the event's date."""
     as_of = updated_at.date()
-    # One pass over the positions (keys are unique: sorted keys give the items' order), summing
+    # One pass over the positions (a `PositionMap` gives them in sorted key order), summing
     # the two supply buckets as it goes: `stock.totals()` would add all seven buckets of every
     # position to read two of them, once per SKU per batch.
-    held = stock.positions
     positions = []
     in_transit = sum(transfer.quantity for transfer in stock.in_transit.values())
     on_order = sum(inbound.quantity for inbound in stock.inbound.values())
-    for key in sorted(held):
-        quantities = held[key].quantities
+    for key, position in stock.positions.pairs():
+        quantities = position.quantities
         if quantities:
             positions.append(PositionView(key[0], key[1], quantities))
             in_transit += quantities.in_transit  # always 0 at a bin; added as `totals()` does

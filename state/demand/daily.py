@@ -31,7 +31,10 @@ from functools import lru_cache
 
 from immutables import Map
 
+from state.shared import shared_value
+
 ClosedDay = tuple[date, float]
+NO_UNITS = 0.0
 DayOrders = tuple[tuple[date, Map[str, float]], ...]  # open days in order, order id → units
 
 
@@ -42,15 +45,24 @@ class DailyDemand:
     tz: tzinfo = UTC
     lateness: timedelta = timedelta(hours=6)
     start: date | None = None  # the first day not yet closed
-    days: tuple[tuple[date, float], ...] = ()  # open days holding demand, in order
+    # The units of each open day, `start` first, up to the newest day holding demand (a day
+    # between with none holds 0.0): a day's date is its place, not a copy per day (issue 9).
+    days: tuple[float, ...] = ()
     orders: DayOrders = ()  # orders placed on open days, per day
-    late_units: float = 0.0
+    late_units: float = NO_UNITS
 
     def __setstate__(self, state: list[object]) -> None:
         """Unpickle (Bytewax's recovery snapshots), reading the orders of a snapshot taken when
-        they were one (order id, day, units) tuple each, so a resumed run keeps its open days."""
+        they were one (order id, day, units) tuple each, and the days of one taken when each
+        was a (day, units) pair, so a resumed run keeps its open days."""
         values = dict(zip([f.name for f in fields(self)], state, strict=True))
         values["orders"] = _per_day(values["orders"])
+        values["days"] = _dense(values["start"], values["days"])
+        # Every SKU-site's demand has the config's lateness and mostly no late units: restored,
+        # they are shared rather than a copy per SKU-site (issue 9).
+        values["lateness"] = shared_value(values["lateness"])
+        if values["late_units"] == 0.0:
+            values["late_units"] = NO_UNITS
         for name, value in values.items():
             object.__setattr__(self, name, value)
 
@@ -66,7 +78,7 @@ class DailyDemand:
         start = self.start if self.start is not None else day
         if day < start:
             return self._with(start, self.days, self.orders, self.late_units + units)
-        days = _added(self.days, day, units)
+        days = _added(self.days, (day - start).days, units)
         orders = self.orders if order_id is None else _ordered(self.orders, day, order_id, units)
         return self._with(start, days, orders, self.late_units)
 
@@ -75,13 +87,15 @@ class DailyDemand:
         if not any(order_id in placed for _, placed in self.orders):
             return self
         days = self.days
+        start = self.start
+        assert start is not None  # an order is held only for an open day
         orders: list[tuple[date, Map[str, float]]] = []
         for day, placed in self.orders:
             units = placed.get(order_id)
             if units is None:
                 orders.append((day, placed))
                 continue
-            days = _added(days, day, -units)
+            days = _added(days, (day - start).days, -units)
             if len(placed) > 1:
                 orders.append((day, placed.delete(order_id)))
         return self._with(self.start, days, tuple(orders), self.late_units)
@@ -93,23 +107,24 @@ class DailyDemand:
         last = self.day_of(watermark - self.lateness) - timedelta(days=1)  # last closable day
         if last < self.start:
             return self, ()
-        held = dict(self.days)
+        held = self.days
+        closing = (last - self.start).days + 1
         closed = tuple(
-            (self.start + timedelta(days=n), max(0.0, held.get(self.start + timedelta(days=n), 0)))
-            for n in range((last - self.start).days + 1)
+            (self.start + timedelta(days=n), max(0.0, held[n] if n < len(held) else 0))
+            for n in range(closing)
         )
         start = last + timedelta(days=1)
-        days = tuple((day, units) for day, units in self.days if day >= start)
+        days = held[closing:]
         orders = tuple((day, placed) for day, placed in self.orders if day >= start)
         return self._with(start, days, orders, self.late_units), closed
 
     def open_units(self) -> float:
-        return sum(units for _, units in self.days)
+        return sum(self.days)
 
     def _with(
         self,
         start: date | None,
-        days: tuple[tuple[date, float], ...],
+        days: tuple[float, ...],
         orders: DayOrders,
         late_units: float,
     ) -> DailyDemand:
@@ -121,17 +136,27 @@ def _closes_at(day: date, tz: tzinfo, lateness: timedelta) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(), tz) + lateness
 
 
-def _added(
-    days: tuple[tuple[date, float], ...], day: date, units: float
-) -> tuple[tuple[date, float], ...]:
-    # Most demand is for the newest open day (or opens the next one): no sort for that.
-    if days and days[-1][0] == day:
-        return (*days[:-1], (day, days[-1][1] + units))
-    if not days or days[-1][0] < day:
-        return (*days, (day, 0.0 + units))  # the same float as the general case's below
-    held = dict(days)
-    held[day] = held.get(day, 0.0) + units
-    return tuple(sorted(held.items()))
+def _added(days: tuple[float, ...], place: int, units: float) -> tuple[float, ...]:
+    """`days` with `units` more on the day at `place` (days after `start`), 0.0 for the days
+    before it that held none: the same float a day first observed got before (0.0 + units)."""
+    # Most demand is for the newest open day (or opens the next one): no copy of the rest.
+    if place == len(days) - 1:
+        return (*days[:-1], days[-1] + units)
+    if place >= len(days):
+        return (*days, *(NO_UNITS,) * (place - len(days)), NO_UNITS + units)
+    return (*days[:place], days[place] + units, *days[place + 1 :])
+
+
+def _dense(start: object, days: object) -> tuple[float, ...]:
+    """`days` as they are kept now, from a snapshot that held (day, units) pairs."""
+    assert isinstance(days, tuple)
+    if not days or not isinstance(days[0], tuple):
+        return days
+    assert isinstance(start, date)
+    dense: tuple[float, ...] = ()
+    for day, units in days:
+        dense = _added(dense, (day - start).days, units)
+    return dense
 
 
 def _ordered(orders: DayOrders, day: date, order_id: str, units: float) -> DayOrders:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from state.demand.policy import ReorderPlan
 
@@ -82,6 +83,21 @@ class ReorderTrigger:
         if self.armed or worsened:
             return ReorderTrigger(False, self.raised + 1, plan.position, plan.quantity), True
         return self, False
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled (Bytewax snapshots it) as itself, but the trigger of a site that never
+        proposed restores as the one shared `ARMED` rather than a copy per SKU-site (issue 9)."""
+        if self == ARMED:
+            return (armed, ())
+        fields = (self.armed, self.raised, self.raised_position, self.raised_quantity)
+        return (ReorderTrigger, fields)
+
+
+ARMED = ReorderTrigger()  # every SKU-site's trigger until its first proposal
+
+
+def armed() -> ReorderTrigger:
+    return ARMED
 
 
 def proposal_id(sku: str, site: str, n: int) -> str:

@@ -43,7 +43,6 @@ def test_a_snapshot_copies_a_forecaster_that_learns_in_place(catalog: Catalog) -
     river = AdaptiveForecaster({"hw": RiverHoltWinters()}, dict.fromkeys(DemandPattern, "hw"))
     site = state.sites["LON"]
     with_river = SkuReplenishment(
-        state.sku,
         {"LON": type(site)(site.demand, river, site.days_learnt, site.trigger)},
         state.lead_times,
         state.backorder_sites,
