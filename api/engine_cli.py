@@ -86,7 +86,7 @@ def run(
     from bytewax.dataflow import Dataflow
 
     from connectors.routing_config import routing_policy_for
-    from dataflows.gc_tuning import tune_for_streaming
+    from dataflows.gc_tuning import hold_collector_for_start_up, tune_for_streaming
     from dataflows.production import Wiring, log_fold_flow, sequenced_flow, sequencer_flow
     from dataflows.routing import Routing
     from dataflows.runner import run_cluster, run_flow
@@ -110,6 +110,7 @@ def run(
     if processes > 1:
         argv = _drop_option(sys.argv[1:], "--processes")  # ["run", ...options]
         raise typer.Exit(run_cluster(argv, processes, first_port, recovery))
+    hold_collector_for_start_up()  # until `tune_for_streaming`, below
     peers = addresses.split(";") if addresses else None
     # Each output has one partition per process of the cluster (dataflows/durable.py).
     wiring = replace(Wiring.from_settings(settings), output_parts=len(peers) if peers else 1)
@@ -293,10 +294,11 @@ def _inline(settings: Settings, events: Iterable[Event]) -> int:
 
     from connectors.catalog_file import load_catalog
     from connectors.inprocess import events_source
-    from dataflows.gc_tuning import tune_for_streaming
+    from dataflows.gc_tuning import hold_collector_for_start_up, tune_for_streaming
     from dataflows.inventory import build_inventory_flow
     from dataflows.production import Wiring
 
+    hold_collector_for_start_up()  # until `tune_for_streaming`, below
     wiring = Wiring.from_settings(settings)
     wiring.prepare()
     catalog = load_catalog("online-retail", settings.data_dir, settings.cache_dir)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from dataflows.gc_tuning import YOUNG_THRESHOLD, tune_for_streaming
+from dataflows.gc_tuning import YOUNG_THRESHOLD, hold_collector_for_start_up, tune_for_streaming
 
 
 @pytest.fixture
@@ -18,6 +18,7 @@ def collector_restored() -> Iterator[None]:
     yield
     gc.unfreeze()
     gc.set_threshold(*threshold)
+    gc.enable()
 
 
 @pytest.mark.usefixtures("collector_restored")
@@ -55,3 +56,13 @@ def test_the_gil_switch_interval_is_left_as_cpython_sets_it() -> None:
     tune_for_streaming()
 
     assert sys.getswitchinterval() == before
+
+
+@pytest.mark.usefixtures("collector_restored")
+def test_the_collector_paused_for_start_up_runs_again_once_streaming() -> None:
+    hold_collector_for_start_up()
+    assert not gc.isenabled()
+
+    tune_for_streaming()
+
+    assert gc.isenabled()
