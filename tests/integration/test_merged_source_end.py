@@ -9,21 +9,13 @@ import time
 from collections.abc import Callable
 
 import pytest
-from confluent_kafka import Producer, TopicPartition
+from confluent_kafka import TopicPartition
 
 from connectors.kafka import merged_source
 from connectors.kafka.merged_source import MergedKafkaSource, _MergedPartition
+from tests.integration.test_merged_source import T0, produce
 
-T0 = 1_291_190_400_000  # 2010-12-01T08:00:00Z in ms
 HELD_FETCH_MS = 3000  # how long the broker holds an empty fetch in these tests
-
-
-def produce(brokers: str, records: list[tuple[str, int, bytes]]) -> None:
-    """(topic, timestamp ms, value), in this order, all acknowledged."""
-    producer = Producer({"bootstrap.servers": brokers})
-    for topic, timestamp, value in records:
-        producer.produce(topic, value=value, timestamp=timestamp)
-    assert producer.flush(30) == 0
 
 
 def released_within(part: _MergedPartition, seconds: float, until: int) -> list[bytes]:
