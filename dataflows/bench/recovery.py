@@ -70,6 +70,22 @@ def start_job(env: dict[str, str], recovery_dir: Path, log_file: Path) -> subpro
         return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
 
 
+def logged_at(
+    log_file: Path, logger: str, marks: dict[str, str], restarted: datetime
+) -> dict[str, float]:
+    """Seconds from the restart to the first line `logger` (" LEVEL name: ") wrote starting with
+    each of `marks`' texts, by the mark's name, from the job's log (its asctime, local time, to
+    the millisecond); a mark not logged is left out."""
+    found: dict[str, float] = {}
+    for line in log_file.read_text(errors="replace").splitlines():
+        stamp, _, message = line.partition(logger)
+        name = next((marks[m] for m in marks if message.startswith(m)), None)
+        if name is not None and name not in found:
+            at = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f")
+            found[name] = (at - restarted).total_seconds()
+    return found
+
+
 # The "start-up:" lines `skuflow run` logs, by what they mark (what came before each).
 PHASES = {
     "settings read": "imports_settings",
@@ -81,13 +97,7 @@ PHASES = {
 def phases(log_file: Path, restarted: datetime) -> dict[str, float]:
     """Seconds spent in each start-up phase, from the job's log (its asctime, local time, to the
     millisecond) and the wall-clock time of the restart; a phase not logged is left out."""
-    marks: dict[str, float] = {}
-    for line in log_file.read_text(errors="replace").splitlines():
-        stamp, _, message = line.partition(" INFO skuflow: start-up: ")
-        name = next((PHASES[m] for m in PHASES if message.startswith(m)), None)
-        if name is not None:
-            at = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f")
-            marks[name] = (at - restarted).total_seconds()
+    marks = logged_at(log_file, " INFO skuflow: start-up: ", PHASES, restarted)
     split: dict[str, float] = {}
     previous = 0.0
     for name in PHASES.values():
@@ -111,13 +121,7 @@ def seeding(log_file: Path, restarted: datetime, *, wait: float = 0.0) -> dict[s
     by then is left out."""
     deadline = time.monotonic() + wait
     while True:
-        marks: dict[str, float] = {}
-        for line in log_file.read_text(errors="replace").splitlines():
-            stamp, _, message = line.partition(" INFO dataflows.operations: ")
-            name = next((SEED_MARKS[m] for m in SEED_MARKS if message.startswith(m)), None)
-            if name is not None and name not in marks:
-                at = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f")
-                marks[name] = (at - restarted).total_seconds()
+        marks = logged_at(log_file, " INFO dataflows.operations: ", SEED_MARKS, restarted)
         if "seed_finished" in marks or time.monotonic() >= deadline:
             return marks
         time.sleep(POLL * 10)
