@@ -413,6 +413,10 @@ class MergedKafkaSource(FixedPartitionedSource[RawEvent, Offsets]):
             # the fetch this long. An empty partition's end (which the merge waits for) was
             # known only after the default 500 ms; on loopback a short wait costs little.
             "fetch.wait.max.ms": FETCH_WAIT_MAX_MS,
+            # A start offset the partition no longer holds (retention deleted it while the job
+            # was down, or the topic was made again) restarts at the first record still there:
+            # librdkafka's default, the end, would skip every record that is there unread.
+            "auto.offset.reset": "earliest",
             "error_cb": log_kafka_error,  # broker away: logged, librdkafka reconnects
         }
         if self._found is None:  # built without `list_parts` (tests build parts directly)

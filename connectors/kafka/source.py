@@ -167,6 +167,9 @@ class KafkaEventSource(FixedPartitionedSource[RawEvent, int | None]):
             "group.id": "BYTEWAX_IGNORED",  # unused: offsets live in Bytewax's recovery state
             "enable.auto.commit": False,
             "fetch.wait.max.ms": FETCH_WAIT_MAX_MS,
+            # An offset out of range (retention, a topic made again) restarts at the first record
+            # still there, not at the end (librdkafka's default), which would skip them all.
+            "auto.offset.reset": "earliest",
             "error_cb": log_kafka_error,  # broker away: logged, librdkafka reconnects
         }
 
