@@ -30,10 +30,8 @@ import redis
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
-from fastapi.routing import iter_route_contexts
 
-from api.atp_fast_path import PREFIX as ATP_PREFIX
-from api.atp_fast_path import AtpFastPath
+from api.atp_fast_path import install as atp_fast_path_around
 from api.auth import AuthConfigError
 from api.deps import ApiDeps, Limits
 from api.errors import Unavailable
@@ -169,21 +167,12 @@ def create_app(deps: ApiDeps, *, atp_fast_path: bool = True) -> FastAPI:
     for error, reason in _UNAVAILABLE.items():
         app.add_exception_handler(error, _unavailable_handler(reason))
     # The last added runs first: metrics see every answer, 413s included; the body cap runs
-    # before anything reads a body; the ATP fast path runs last, just before the routing.
-    if atp_fast_path:
-        routes = list(iter_route_contexts(app.routes))
-        app.add_middleware(
-            AtpFastPath,
-            deps=deps,
-            route=next(route for route in routes if route.path == "/v1/atp/{sku}"),
-            claimed=frozenset(
-                path.removeprefix(ATP_PREFIX)
-                for path in (route.path or "" for route in routes)
-                if path.startswith(ATP_PREFIX) and "{" not in path
-            ),
-            on_redis_error=_unavailable_handler(_UNAVAILABLE[redis.RedisError]),
-        )
+    # before anything reads a body. The ATP fast path runs before all of them (it counts its
+    # own answers), so it is installed last.
     app.add_middleware(BodyLimit, max_bytes=deps.limits.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    if atp_fast_path:
+        on_redis_error = _unavailable_handler(_UNAVAILABLE[redis.RedisError])
+        atp_fast_path_around(app, deps, on_redis_error, app.state.metrics)
     return app

@@ -110,9 +110,8 @@ def serve(
     """Serve the HTTP API (live ATP, orders, ingest, history) on Redis, PostgreSQL and Kafka."""
     import uvicorn
 
-    from api.app import create_app
     from api.auth import AuthConfigError
-    from api.server import api_keys, keys_banner, production_deps, share_keys
+    from api.server import api_keys, keys_banner, production_deps, serving_app, share_keys
 
     settings = _settings()
     _configure_logging(settings.log_level)
@@ -137,7 +136,7 @@ def serve(
     try:
         keys, generated = api_keys(settings)
         deps = production_deps(settings, keys)
-        application = create_app(deps)
+        application = serving_app(deps)
     except AuthConfigError as exc:
         typer.echo(f"skuflow serve refuses to start: {exc}", err=True)
         raise typer.Exit(2) from exc

@@ -1,11 +1,22 @@
 """The API's hot read of the live view: SKU hashes and the view's meta in one round trip, on the
-event loop.
+event loop, shared by every read waiting at the time.
 
 `RedisLiveView` (redis-py, blocking) serves every other read. `GET /v1/atp/{sku}` is asked
 thousands of times a second, and there a worker-thread hop per call and a round trip per key
-(the SKU's hash, then the meta) cost more than Redis does. This reader sends one pipeline (HMGET
-of the meta, ZCARD of the SKU set, HGETALL of each SKU) through a `redis.asyncio` client, so the
-request waits on the event loop without holding a thread.
+(the SKU's hash, then the meta) cost more than Redis does. This reader asks Redis once, on the
+event loop, through a `redis.asyncio` client: one script (`READ_SCRIPT`: HMGET of the meta,
+ZCARD of the SKU set, HGETALL of each SKU), so the request waits without holding a thread, and
+the figures and the meta are read at one instant (the freshness reported is that of the figures
+read).
+
+Reads are coalesced: one script call is in flight at a time, and the reads that arrive meanwhile
+go together in the next one (each SKU once, the meta once). redis-py spends about 140 µs of CPU
+on a pipeline of those commands however little it holds (two thirds of a plain ATP read's CPU
+when each read sent its own) and about 80 µs on a script call. Per read, snapshots parsed: one
+pipeline each, 115-140 µs; four reads waiting together, 62-80 µs by pipeline, 40-50 µs by the
+script. A lone read waits for nothing (its call leaves on the loop's next turn), and the busier
+the server, the more each call carries: a backlog after a pause drains in a few calls, not one
+per request.
 
 A `redis.asyncio` connection belongs to the event loop that opened it: the app opens one reader
 when its server starts (the lifespan in `api.app`) and closes it when the server stops. Transient
@@ -40,6 +51,15 @@ from connectors.view_protocol import SkuSnapshot, ViewMeta
 log = logging.getLogger(__name__)
 
 META_FIELDS = [LAST_WRITE_AT, LAST_EVENT_AT, WRITES, COMPLETE_SINCE]
+
+READ_SCRIPT = """
+local read = {redis.call('HMGET', KEYS[1], unpack(ARGV)), redis.call('ZCARD', KEYS[2])}
+for n = 3, #KEYS do read[n] = redis.call('HGETALL', KEYS[n]) end
+return read
+"""
+
+Read = tuple[dict[str, SkuSnapshot], ViewMeta]
+_Waiting = tuple[Sequence[str], "asyncio.Future[Read]"]
 
 
 def view_meta(fields: Sequence[str | None], skus: int) -> ViewMeta:
@@ -77,30 +97,67 @@ class AsyncLiveViewReader:
             socket_connect_timeout=5.0,
             retry=Retry(NoBackoff(), 0),
         )
+        self._script = self._client.register_script(READ_SCRIPT)
+        self._waiting: list[_Waiting] = []  # reads for the next pipeline
+        self._reading: asyncio.Task[None] | None = None  # sends pipelines while reads wait
 
     async def aclose(self) -> None:
+        if self._reading is not None:
+            await self._reading  # the reads already asked for get their answers
         await self._client.aclose()
 
     async def read_with_meta(self, skus: Sequence[str]) -> tuple[dict[str, SkuSnapshot], ViewMeta]:
         """The snapshots of those of `skus` the view holds, and the view's meta, read together
-        (so the freshness reported is that of the figures read)."""
-        wanted = list(dict.fromkeys(skus))
-        meta_fields, count, *hashes = await self._with_retries(wanted)
-        found = {
-            sku: snapshot_from_fields(sku, fields)
-            for sku, fields in zip(wanted, hashes, strict=True)
-            if fields
-        }
-        return found, view_meta(meta_fields, int(count))
+        (so the freshness reported is that of the figures read), in the next pipeline."""
+        answer: asyncio.Future[Read] = asyncio.get_running_loop().create_future()
+        self._waiting.append((skus, answer))
+        if self._reading is None:
+            self._reading = asyncio.create_task(self._read_while_waiting())
+        return await answer
+
+    async def _read_while_waiting(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                await self._read_batch(batch)
+        except BaseException:  # cancelled (the loop is stopping): so are the reads still waiting
+            for _, answer in self._waiting:
+                answer.cancel()
+            self._waiting = []
+            raise
+        finally:
+            self._reading = None
+
+    async def _read_batch(self, batch: list[_Waiting]) -> None:
+        """One pipeline for every read in `batch`; each gets its SKUs, or the pipeline's error."""
+        wanted = list(dict.fromkeys(sku for skus, _ in batch for sku in skus))
+        try:
+            meta_fields, count, *hashes = await self._with_retries(wanted)
+            meta = view_meta(meta_fields, int(count))
+            held = {
+                sku: snapshot_from_fields(sku, fields)
+                for sku, fields in zip(wanted, hashes, strict=True)
+                if fields
+            }
+        except BaseException as error:  # every read waiting gets it (a RedisError answers 503)
+            for _, answer in batch:
+                if answer.done():  # a read whose request was cancelled needs nothing
+                    continue
+                if isinstance(error, Exception):
+                    answer.set_exception(error)
+                else:  # the loop is stopping: so are the reads
+                    answer.cancel()
+            if not isinstance(error, Exception):
+                raise
+            return
+        for skus, answer in batch:
+            if not answer.done():
+                answer.set_result(({sku: held[sku] for sku in skus if sku in held}, meta))
 
     async def _read_once(self, skus: list[str]) -> list[Any]:
-        pipe = self._client.pipeline(transaction=False)
-        pipe.hmget(self.keys.meta, META_FIELDS)
-        pipe.zcard(self.keys.skus)
-        for sku in skus:
-            pipe.hgetall(self.keys.sku(sku))
-        replies: list[Any] = await pipe.execute()
-        return replies
+        keys = [self.keys.meta, self.keys.skus, *(self.keys.sku(sku) for sku in skus)]
+        meta_fields, count, *flat = await self._script(keys=keys, args=META_FIELDS)
+        return [meta_fields, count, *(dict(zip(f[::2], f[1::2], strict=True)) for f in flat)]
 
     async def _with_retries(self, skus: list[str]) -> list[Any]:
         for failures in range(1, self._backoff.attempts):

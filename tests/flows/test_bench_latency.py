@@ -1,5 +1,6 @@
 """`skuflow bench latency` at a tiny size: the API in its own process answers every read, the
-open-loop generator keeps its rate, and its own floor is measured beside the figures."""
+open-loop generator keeps its rate, and its own floor and uvicorn's are measured beside the
+figures."""
 
 from __future__ import annotations
 
@@ -38,7 +39,11 @@ def test_every_read_at_each_rate_is_answered_and_timed(
         assert row["achieved_per_s"] == pytest.approx(row["rate"], rel=0.25)
         assert 0 < row["p50_ms"] <= row["p99_ms"] <= row["max_ms"]
         assert 0 < row["generator_p50_ms"] <= row["generator_p99_ms"]
+        assert 0 < row["p99_answer_ms"] <= row["p99_ms"]  # sent no earlier than due
+        assert 0 < row["uvicorn_p50_ms"] <= row["uvicorn_p99_ms"]
     assert figure.parameters["feed_receipts_sent"] > 0
     written = json.loads((tmp_path / "out" / "latency.json").read_text())
     assert len(written["rows"]) == 2
-    assert "generator alone" in (tmp_path / "out" / "latency.md").read_text()
+    markdown = (tmp_path / "out" / "latency.md").read_text()
+    assert "generator alone" in markdown
+    assert "uvicorn alone" in markdown
