@@ -24,6 +24,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import chain
 from typing import Generic, TypeVar
 
 from bytewax.outputs import StatelessSinkPartition
@@ -74,7 +75,7 @@ class BackgroundWriter(Generic[T]):
         if not taken:
             return
         try:
-            self._write(taken[0] if len(taken) == 1 else [item for b in taken for item in b])
+            self._write(taken[0] if len(taken) == 1 else list(chain.from_iterable(taken)))
         except BaseException:
             self._failed.set()
             raise

@@ -58,7 +58,7 @@ Cursor = tuple[datetime, str]  # (decided_at, order_id)
 
 def decision_json(decision: OrderRouted) -> str:
     """The decision as one JSON document: its fields, each cost's total and the unit totals."""
-    document = json.loads(detail_json(decision))  # type: ignore[arg-type]  # any dataclass
+    document = json.loads(detail_json(decision))
     for name in ("cost", "planned_cost"):
         document[name]["total"] = getattr(decision, name).total
     for alternative, priced in zip(document["alternatives"], decision.alternatives, strict=True):

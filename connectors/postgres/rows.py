@@ -1,25 +1,28 @@
 """What the core emits, as rows of the ledger's tables, in the tables' column order.
 
-Pure conversion, no I/O, so the writer's SQL and these tuples are checked against each other by
+Pure conversion, no I/O, so the writer's SQL and these rows are checked against each other by
 the integration tests alone. Quantities are base units; times keep their time zone.
 
-- `ledger_row(entry)`: one `LedgerEntry` as a `ledger` row. The columns an analyst filters on
-  (location, lot, order, reference, reason) are lifted out of the output; `detail` keeps the whole
-  output as JSON (`detail_json`), so nothing the core said is lost to the column list.
+- `ledger_line(entry, stamp)`: one `LedgerEntry` as a line of COPY text for `ledger`. The
+  columns an analyst filters on (location, lot, order, reference, reason) are lifted out of the
+  output; `detail` keeps the whole output as JSON (`detail_json`), so nothing the core said is
+  lost to the column list. Lines rather than tuples for psycopg's `write_row`: this runs for
+  every ledger row on a thread that competes with the fold for the GIL (`copy_text`).
 - `dead_letter_row(letter)`: one `DeadLetter` as a `dead_letter` row.
-- `stock_rows`, `supply_row`, `atp_rows`: one `SkuView` as its `current_stock`, `sku_supply` and
-  `sku_atp` rows (absolute values).
+- `stock_lines`, `supply_line`, `atp_lines`: one `SkuView` as its `current_stock`, `sku_supply`
+  and `sku_atp` rows (absolute values), as COPY text.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
-from dataclasses import fields, is_dataclass
-from datetime import date
-from enum import Enum
+from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
+import orjson
+
+from connectors.postgres.copy_text import NULL, field, join, json_field
 from state.buckets import ALL_BUCKETS, ON_HAND_BUCKETS
 from state.intake import DeadLetter
 from state.ledger import LedgerEntry
@@ -88,28 +91,48 @@ SUPPLY_TYPES = ("text", "bigint", "bigint", "timestamptz", "text")
 ATP_COLUMNS = ("sku", "scope", "name", "atp", "as_of", "updated_at")
 ATP_TYPES = ("text", "text", "text", "bigint", "date", "timestamptz")
 
-_NO_BUCKETS: Row = (None,) * (2 * len(ALL_BUCKETS))
+_NO_BUCKETS = "\t".join([NULL] * (2 * len(ALL_BUCKETS)))
+_ALL_BUCKETS = attrgetter(*ALL_BUCKETS)
+_ON_HAND_BUCKETS = attrgetter(*ON_HAND_BUCKETS)
 
 
-def ledger_row(entry: LedgerEntry) -> Row:
+# The order `ledger_line` writes the columns in (the COPY names them, so any order will do): the
+# five an event's entries for one SKU share first, so they are joined once (`ledger_stamp`).
+LEDGER_STAMP_COLUMNS = ("event_id", "sku", "event_type", "occurred_at", "source")
+LEDGER_LINE_COLUMNS = (
+    *LEDGER_STAMP_COLUMNS,
+    *(column for column in LEDGER_COLUMNS if column not in LEDGER_STAMP_COLUMNS),
+)
+
+
+def ledger_stamp(entry: LedgerEntry, occurred_at: str) -> str:
+    """The entry's event stamp as the first fields of its line; `occurred_at` is
+    `copy_time(entry.occurred_at)`. The same for every entry of one event for one SKU."""
+    return join((entry.event_id, entry.sku, entry.event_type, occurred_at, entry.source))
+
+
+def ledger_line(entry: LedgerEntry, stamp: str) -> str:
+    """`entry` as one line of COPY text, in `LEDGER_LINE_COLUMNS` order; `stamp` is its
+    `ledger_stamp`."""
     output = entry.output
-    return (
-        entry.event_id,
-        entry.sku,
-        entry.seq,
-        entry.kind,
-        entry.event_type,
-        entry.occurred_at,
-        entry.source,
-        getattr(output, "location", None),
-        getattr(output, "lot", None),
-        getattr(output, "order_id", None),
-        getattr(output, "reference", None),
-        _reason_code(output),
-        output.message if isinstance(output, Rejected) else None,
-        *_buckets(output),
-        detail_json(output),
+    fields = join(
+        (
+            str(entry.seq),
+            type(output).__name__,  # entry.kind
+            getattr(output, "location", None),
+            getattr(output, "lot", None),
+            getattr(output, "order_id", None),
+            getattr(output, "reference", None),
+            _reason_code(output),
+            output.message if isinstance(output, Rejected) else None,
+        )
     )
+    return f"{stamp}\t{fields}\t{_buckets(output)}\t{json_field(detail_json(output))}\n"
+
+
+def copy_time(moment: datetime) -> str:
+    """A time as COPY text: ISO 8601 with its offset, which PostgreSQL reads back exactly."""
+    return moment.isoformat()
 
 
 def _reason_code(output: Output) -> str | None:
@@ -120,41 +143,28 @@ def _reason_code(output: Output) -> str | None:
     return None
 
 
-def _buckets(output: Output) -> Row:
+def _buckets(output: Output) -> str:
+    """The seven deltas and seven resulting quantities of a Movement; NULLs for anything else."""
     if not isinstance(output, Movement):
         return _NO_BUCKETS
-    deltas, resulting = output.deltas, output.resulting
-    return (
-        *(getattr(deltas, bucket) for bucket in ALL_BUCKETS),
-        *(getattr(resulting, bucket) for bucket in ALL_BUCKETS),
-    )
+    return _numbers(_ALL_BUCKETS(output.deltas) + _ALL_BUCKETS(output.resulting))
 
 
-def detail_json(output: Output) -> str:
-    """The output as JSON: dataclasses as objects, tuples as arrays, dates as ISO 8601 strings."""
-    return _ENCODER.encode(output)
+def detail_json(output: object) -> str:
+    """The output as JSON: dataclasses as objects, tuples as arrays, dates as ISO 8601 strings.
+
+    orjson writes dataclasses, dates, enums and tuples itself, in C: the stdlib encoder called
+    back into Python for every dataclass: a third of the writer's CPU per ledger row. Its
+    dates are `isoformat()`'s (`+00:00`, not `Z`), so the stored documents are the same."""
+    return orjson.dumps(output, default=_jsonable, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _jsonable(value: object) -> object:
-    """One level of a value json cannot encode itself; the encoder recurses into the result."""
-    if is_dataclass(value) and not isinstance(value, type):
-        names = _FIELD_NAMES.get(type(value))
-        if names is None:
-            names = _FIELD_NAMES[type(value)] = tuple(f.name for f in fields(value))
-        return {name: getattr(value, name) for name in names}
-    if isinstance(value, date):  # and datetime, its subclass
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
+    """What orjson cannot write itself: a mapping that is not a dict."""
     if isinstance(value, Mapping):
         return {str(key): item for key, item in value.items()}
     msg = f"cannot store {type(value).__name__} in the ledger's detail"
     raise TypeError(msg)
-
-
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-# Enums the core uses are StrEnums, which json writes as their value; tuples become arrays.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_jsonable)
 
 
 def dead_letter_row(letter: DeadLetter) -> Row:
@@ -174,32 +184,39 @@ def latest_views(views: Iterable[SkuView]) -> list[SkuView]:
     return list({view.sku: view for view in views}.values())
 
 
-def stock_rows(view: SkuView) -> list[Row]:
-    return [
-        (
-            view.sku,
-            position.location,
-            position.lot,
-            *(getattr(position.quantities, bucket) for bucket in ON_HAND_BUCKETS),
-            position.quantities.on_hand,
-            view.updated_at,
-            view.last_event_id,
-        )
+def stock_lines(view: SkuView, updated_at: str) -> str:
+    """The view's `current_stock` rows as COPY text; `updated_at` is `copy_time(view.updated_at)`
+    (the same for the view's supply and ATP rows, so formatted once a view). Each text value is
+    escaped once a view, not once a row: a view has ~10 rows and this runs for every view."""
+    sku, tail = field(view.sku), f"{updated_at}\t{field(view.last_event_id)}\n"
+    return "".join(
+        f"{sku}\t{field(position.location)}\t{field(position.lot)}\t"
+        f"{_numbers(_ON_HAND_BUCKETS(position.quantities))}\t{position.quantities.on_hand}\t{tail}"
         for position in view.positions
-    ]
+    )
 
 
-def supply_row(view: SkuView) -> Row:
-    return (view.sku, view.in_transit, view.on_order, view.updated_at, view.last_event_id)
+def supply_line(view: SkuView, updated_at: str) -> str:
+    return (
+        f"{field(view.sku)}\t{view.in_transit}\t{view.on_order}\t{updated_at}\t"
+        f"{field(view.last_event_id)}\n"
+    )
 
 
-def atp_rows(view: SkuView) -> list[Row]:
+def atp_lines(view: SkuView, updated_at: str) -> str:
     report = view.atp
-    figures = [
-        ("network", "", report.network),
-        *(("site", site, atp) for site, atp in report.sites.items()),
-        *(("channel", channel, atp) for channel, atp in report.channels.items()),
-    ]
-    return [
-        (view.sku, scope, name, atp, report.as_of, view.updated_at) for scope, name, atp in figures
-    ]
+    sku, tail = field(view.sku), f"\t{report.as_of.isoformat()}\t{updated_at}\n"
+    return "".join(
+        [
+            f"{sku}\tnetwork\t\t{report.network}{tail}",
+            *(f"{sku}\tsite\t{field(site)}\t{atp}{tail}" for site, atp in report.sites.items()),
+            *(
+                f"{sku}\tchannel\t{field(channel)}\t{atp}{tail}"
+                for channel, atp in report.channels.items()
+            ),
+        ]
+    )
+
+
+def _numbers(values: tuple[int, ...]) -> str:
+    return "\t".join(map(str, values))

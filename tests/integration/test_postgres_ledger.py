@@ -23,6 +23,7 @@ from connectors.postgres import queries
 from connectors.postgres.ledger import Batch, LedgerItem, PostgresLedger, PostgresLedgerSink
 from connectors.postgres.migrate import MIGRATIONS, migrate
 from connectors.postgres.retry import Backoff
+from connectors.postgres.rows import LEDGER_LINE_COLUMNS
 from connectors.services.base import free_port
 from state.apply import apply
 from state.buckets import Quantities
@@ -277,8 +278,9 @@ def test_an_event_folded_then_redelivered_in_one_batch_keeps_its_first_rows(
     receipts = [fold.received("RETRO-CLOCK", n + 1) for n in range(1500)]
     first = fold.items(*receipts)
     redelivered = fold.items(*receipts)  # one Duplicate each, under its first fold's seq 0
-    staged = Batch.of([*first, *redelivered]).ledger
-    assert [row[3] for row in staged if row[0] == receipts[0].event_id] == [
+    lines = Batch.of([*first, *redelivered]).ledger
+    staged = [dict(zip(LEDGER_LINE_COLUMNS, line.split("\t"), strict=True)) for line in lines]
+    assert [row["kind"] for row in staged if row["event_id"] == receipts[0].event_id] == [
         "Movement",
         "StockChanged",
     ]
