@@ -43,13 +43,8 @@ class DecisionsSink(DynamicSink[OrderRouted]):
     """Writes decisions to the decisions topic; every batch is flushed and its delivery checked."""
 
     def __init__(self, brokers: list[str], topic: str) -> None:
-        # No linger: a channel waiting for its order's answer reads it here, so each millisecond
-        # a decision lingered was a millisecond on every allocation's round trip (5 ms, the
-        # default of this sink until issue 9). A batch of decisions is whole when it is
-        # produced, and librdkafka still packs what queues while earlier requests are in
-        # flight (the sequenced log's producer runs the same way).
         self._kafka = DeliveredKafkaSink(
-            brokers, topic, add_config={"enable.idempotence": "true", "linger.ms": "0"}
+            brokers, topic, add_config={"enable.idempotence": "true", "linger.ms": "5"}
         )
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _DecisionsPartition:
