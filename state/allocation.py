@@ -36,8 +36,10 @@ from state.outputs import Output, Released, ReservationShorted
 from state.positions import Stamp, move
 from state.rejections import Rejection, RejectionCode
 from state.stock import PositionKey, Reservation, Reserved, SkuStock
+from state.values import quick_init
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Demand:
     """One order line as it concerns this SKU, in this SKU's base units."""

@@ -50,6 +50,7 @@ from state.events import (
     StockAdjusted,
     TransferReceived,
     TransferShipped,
+    concerns,
     skus_of,
 )
 from state.floor import (
@@ -103,7 +104,7 @@ def _starting_state(event: Event, catalog: Catalog, sku: str | None) -> SkuStock
 
 def _sku_for(stock: SkuStock, event: Event, catalog: Catalog) -> Sku:
     """The catalog SKU of this state, if the event is about it and it can hold stock."""
-    if stock.sku not in skus_of(event, catalog):
+    if not concerns(event, stock.sku, catalog):
         raise Rejection(
             RejectionCode.UNRESOLVED_SKU,
             f"{event.type} {event.event_id} is not about SKU {stock.sku or '(unknown)'}",

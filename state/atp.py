@@ -32,6 +32,7 @@ from datetime import date
 
 from state.catalog import Catalog, Channel, Sku
 from state.stock import SkuStock
+from state.values import quick_init
 
 
 def sellable_by_site(stock: SkuStock, catalog: Catalog, as_of: date) -> dict[str, int]:
@@ -113,6 +114,7 @@ def kit_atp(kit: Sku, component_atp: Mapping[str, int]) -> int:
     return min(component_atp.get(c.sku, 0) // c.quantity for c in kit.components)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class AtpReport:
     """Every ATP figure of one SKU on one date, for the live view and the API."""

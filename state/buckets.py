@@ -16,10 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from state.values import quick_init
+
 ON_HAND_BUCKETS = ("available", "allocated", "on_hold", "damaged", "quarantined")
 ALL_BUCKETS = (*ON_HAND_BUCKETS, "in_transit", "on_order")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Quantities:
     """Base units per bucket: a change (may be negative) or a snapshot (never negative)."""

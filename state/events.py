@@ -430,6 +430,33 @@ def parts_by_sku(
             return [(sku, narrowed(event, sku, catalog)) for sku in skus]
 
 
+def concerns(event: Event, sku: str, catalog: Catalog) -> bool:
+    """Whether `sku` is one of `skus_of(event, catalog)`, without building that tuple.
+
+    `apply` asks it of every event it folds; nearly all name one SKU, or are one SKU's part of a
+    document (`parts_by_sku`), so the answer is a comparison or two. A kit ordered or cancelled
+    stands for its components, never for itself, exactly as in `skus_of`."""
+    match event:
+        case ItemScanned() | RfidObserved():
+            return sku in _sighted_sku(event, catalog)
+        case OrderPlaced():
+            return any(_names(line.sku, sku, catalog) for line in event.lines)
+        case OrderCancelled():
+            return any(_names(code, sku, catalog) for code in event.skus)
+        case ReceiptPosted() | PurchaseOrderPlaced() | AsnReceived():
+            return any(line.sku == sku for line in event.lines)
+        case _:
+            return event.sku == sku
+
+
+def _names(code: str, sku: str, catalog: Catalog) -> bool:
+    """Whether an ordered `code` stands for `sku`: it is `sku`, or a kit holding it."""
+    item = catalog.skus.get(code)
+    if item is not None and item.is_kit:
+        return any(component.sku == sku for component in item.components)
+    return code == sku
+
+
 def skus_of(event: Event, catalog: Catalog) -> tuple[str, ...]:
     """The SKU keys an event concerns, in a stable order; () when none can be told."""
     match event:

@@ -89,8 +89,10 @@ def pick(stock: SkuStock, event: Picked, sku: Sku, catalog: Catalog, stamp: Stam
             outputs.extend(moved)
             taken[(line.location, line.lot)] = take
             left -= take
+    # Only the lines picked from change; the others are kept as they are (an order reserved at
+    # many bins would otherwise copy every line at every pick).
     lines = tuple(
-        replace(line, quantity=line.quantity - taken.get((line.location, line.lot), 0))
+        line if (line.location, line.lot) not in taken else _less(line, taken)
         for line in reservation.lines
     )
     reservation = replace(
@@ -100,6 +102,10 @@ def pick(stock: SkuStock, event: Picked, sku: Sku, catalog: Catalog, stamp: Stam
     )
     stock = stock.with_reservation(reservation)
     return stock, (*outputs, progressed(stamp, reservation))
+
+
+def _less(line: Reserved, taken: dict[tuple[str, str], int]) -> Reserved:
+    return Reserved(line.location, line.lot, line.quantity - taken[(line.location, line.lot)])
 
 
 def pack(stock: SkuStock, event: Packed, sku: Sku, catalog: Catalog, stamp: Stamp) -> Result:

@@ -29,8 +29,10 @@ from typing import Literal
 from state.buckets import Quantities
 from state.rejections import RejectionCode
 from state.stock import Reserved
+from state.values import quick_init
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Movement:
     event_id: str
@@ -44,6 +46,7 @@ class Movement:
     reference: str | None = None  # transfer, purchase order or ASN id
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Rejected:
     event_id: str
@@ -52,12 +55,14 @@ class Rejected:
     message: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Duplicate:
     event_id: str
     sku: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class LineAllocated:
     """`ordered_sku` is this SKU, or the kit the line ordered (quantities are this SKU's)."""
@@ -73,6 +78,7 @@ class LineAllocated:
     reservations: tuple[Reserved, ...]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Released:
     event_id: str
@@ -95,6 +101,7 @@ class ReservationShorted:
     quantity: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class OrderProgressed:
     event_id: str
@@ -153,6 +160,7 @@ class RepeatedRead:
     first_read_at: datetime
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class StockChanged:
     event_id: str

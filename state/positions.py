@@ -28,10 +28,12 @@ from state.outputs import Movement, Output, VarianceRevised
 from state.rejections import Rejection, RejectionCode
 from state.shared import shared_quantities
 from state.stock import Position, PositionKey, SkuStock
+from state.values import quick_init
 
 JOURNAL_LIMIT = 64
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Stamp:
     """Who and when: the event being applied, as the rules need it."""

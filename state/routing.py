@@ -56,12 +56,14 @@ from datetime import datetime
 from state.catalog import Catalog
 from state.events import OrderPlaced
 from state.routing_policy import Lane, RoutingPolicy
+from state.values import quick_init
 
 EMPTY_ATP: Mapping[str, int] = {}  # never written: the picture of a SKU it knows nothing of
 Assignment = tuple[str | None, ...]  # a primary site per line (None: nowhere to ship from)
 PriorityKey = tuple[int, int, datetime, str]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class LineToRoute:
     """One order line in base units (a kit line counts kits: the picture holds kit ATP)."""
@@ -71,6 +73,7 @@ class LineToRoute:
     site: str | None = None  # pinned by the customer
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class OrderToRoute:
     order_id: str
@@ -133,12 +136,14 @@ class NetworkPicture:
         return replace(self, atp=atp, backlog=backlog, open_shipments=frozenset(opened))
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Source:
     site: str
     quantity: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class PlannedLine:
     sku: str
@@ -152,6 +157,7 @@ class PlannedLine:
         return self.quantity - sum(source.quantity for source in self.sources)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CostBreakdown:
     shipping: float = 0.0
@@ -165,6 +171,7 @@ class CostBreakdown:
         return self.shipping + self.split + self.overflow + self.depletion + self.unfilled
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Alternative:
     """A candidate that was priced and not chosen."""
@@ -174,6 +181,7 @@ class Alternative:
     cost: CostBreakdown
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RoutingPlan:
     order_id: str
@@ -457,8 +465,29 @@ def with_ranked_fallbacks(
             if site != planned.site
         ]
         fallbacks.append([site for _, site in sorted(costs)])
+    if all(_filled_by_primary(planned) for planned in chosen.lines):
+        # Priced again, no line would reach its fallbacks: the same sites visited in the same
+        # order give the same sources and cost, so only the fallbacks' new order is written.
+        lines = tuple(
+            PlannedLine(planned.sku, planned.quantity, planned.site, planned.sources, tuple(ranked))
+            for planned, ranked in zip(chosen.lines, fallbacks, strict=True)
+        )
+        return replace(chosen, lines=lines)
     assignment = tuple(planned.site for planned in chosen.lines)
     return price(order, assignment, picture, policy, chosen.strategy, fallbacks)
+
+
+def _filled_by_primary(planned: PlannedLine) -> bool:
+    """Whether pricing took the whole line from its primary site, or it wanted nothing: either
+    way no fallback site was looked at."""
+    if planned.quantity <= 0:
+        return True
+    sources = planned.sources
+    return (
+        len(sources) == 1
+        and sources[0].site == planned.site
+        and sources[0].quantity == planned.quantity
+    )
 
 
 def plan(

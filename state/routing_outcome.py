@@ -37,6 +37,7 @@ from state.routing import (
     shipping_cost,
 )
 from state.routing_policy import RoutingPolicy
+from state.values import quick_init
 
 Outcome = LineAllocated | Rejected | Duplicate
 
@@ -46,6 +47,7 @@ def site_of(location: str) -> str:
     return location.split("/", 1)[0]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RoutedLine:
     """One order line's outcome for one SKU (a kit line has one per component)."""
@@ -62,6 +64,7 @@ class RoutedLine:
     refusal: str | None = None  # the rejection code when the SKU was refused whole
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class OrderRouted:
     event_id: str

@@ -34,6 +34,7 @@ from state.buckets import ZERO, Quantities
 from state.journal import entries, packed
 from state.position_map import NO_POSITIONS, PositionMap
 from state.shared import EMPTY, position_key, shared_mapping, shared_quantities
+from state.values import quick_init
 
 NO_LOT = ""
 DEFAULT_WINDOW = 1024
@@ -52,6 +53,7 @@ class CountRecord:
     variance: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Position:
     """Stock of one SKU at one bin and lot. Invariant: no bucket negative.
@@ -95,6 +97,7 @@ class Position:
 NO_STOCK = Position()  # a position nothing has moved at yet: one value, never changed in place
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Reserved:
     """`quantity` base units reserved for an order at a location and lot."""
@@ -104,6 +107,7 @@ class Reserved:
     quantity: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Reservation:
     """One order's claim on this SKU. Units picked have left on hand; shipped, packed ≤ picked."""
@@ -153,6 +157,7 @@ SEEN_CHUNK = 64
 SEPARATOR = "\0"  # never in an event id (`state.events.Code` refuses NUL), so ids stay apart
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SeenIds:
     r"""The ids of the events most recently applied to a SKU, for idempotency.
@@ -229,6 +234,7 @@ def shared_positions(positions: Mapping[PositionKey, Position]) -> PositionMap:
     )
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SkuStock:
     """The state of one SKU. Build the first one with `SkuStock.empty(sku)`."""

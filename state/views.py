@@ -14,8 +14,10 @@ from state.atp import AtpReport, atp_report
 from state.buckets import Quantities
 from state.catalog import Catalog
 from state.stock import SkuStock
+from state.values import quick_init
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class PositionView:
     location: str
@@ -23,6 +25,7 @@ class PositionView:
     quantities: Quantities
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SkuView:
     sku: str
