@@ -43,7 +43,7 @@ from dataflows import durable
 from dataflows.reservations import expiries
 from dataflows.routing import PlanRecord, Routing, assemble_decisions, decode_plan, is_plan_key
 from dataflows.routing_batches import batch_orders
-from dataflows.snapshots import Packed, PackedWhenWritten, Snapshot, pack, restore
+from dataflows.snapshots import Packed, PackedWhenWritten, Snapshot, pack, restore, when_written
 from state.apply import apply
 from state.catalog import Catalog
 from state.events import Event, ReservationExpired, parts_by_sku, skus_of
@@ -176,7 +176,7 @@ class FoldLogic(
             return self._resumed if isinstance(self._resumed, bytes) else pack(self._resumed)
         assert self._stock is not None  # a logic exists only once its key has seen an event
         # Packed only if Bytewax writes it (with recovery); `SkuStock` is never changed in place.
-        return PackedWhenWritten(self._stock)
+        return when_written(self._stock)
 
 
 LogMessage = KafkaSinkMessage[bytes | None, bytes | None]

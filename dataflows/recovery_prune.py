@@ -36,21 +36,18 @@ DELETE FROM snaps WHERE rowid IN (
 """
 
 
-def resume_epoch(parts: list[Path]) -> int | None:
-    """The epoch Bytewax will resume from (its own query, over every partition's rows)."""
+def resume_epoch(parts: list[Path], pool: ThreadPoolExecutor | None = None) -> int | None:
+    """The epoch Bytewax will resume from (its own query, over every partition's rows); the
+    partitions read side by side with `pool` (closing one checkpoints its write-ahead log and
+    waits for the disk: 0.4 s of a restart at a million SKU-locations one after another)."""
     exs: dict[int, tuple[int, int]] = {}
     fronts: dict[tuple[int, int], int] = {}
-    for part in parts:
-        with closing(sqlite3.connect(part)) as conn:
-            for ex_num, workers, resume in conn.execute(
-                "SELECT ex_num, worker_count, resume_epoch FROM exs"
-            ):
-                exs[ex_num] = (workers, resume)
-            for ex_num, worker, frontier in conn.execute(
-                "SELECT ex_num, worker_index, worker_frontier FROM fronts"
-            ):
-                key = (ex_num, worker)
-                fronts[key] = max(frontier, fronts.get(key, frontier))
+    for part_exs, part_fronts in (pool.map if pool else map)(_progress, parts):
+        for ex_num, workers, resume in part_exs:
+            exs[ex_num] = (workers, resume)
+        for ex_num, worker, frontier in part_fronts:
+            key = (ex_num, worker)
+            fronts[key] = max(frontier, fronts.get(key, frontier))
     if not exs:
         return None
     last = max(exs)
@@ -58,16 +55,23 @@ def resume_epoch(parts: list[Path]) -> int | None:
     return min(max(resume, fronts.get((last, w), resume)) for w in range(workers))
 
 
+def _progress(part: Path) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]:
+    with closing(sqlite3.connect(part)) as conn:
+        exs = conn.execute("SELECT ex_num, worker_count, resume_epoch FROM exs").fetchall()
+        fronts = conn.execute("SELECT ex_num, worker_index, worker_frontier FROM fronts").fetchall()
+    return exs, fronts
+
+
 def prune_unfinished_snapshots(recovery_dir: Path) -> int:
     """Delete every snapshot at or after the resume epoch; returns how many."""
     parts = sorted(recovery_dir.glob("part-*.sqlite3"))
-    epoch = resume_epoch(parts)
-    if epoch is None:
-        return 0
     # One transaction a partition, the partitions side by side: each commit waits for its disk
     # sync (1.7 of 2.3 s at a million SKU-locations one after another), and sqlite3 lets go of
     # the GIL while it waits.
     with ThreadPoolExecutor(PRUNE_THREADS, thread_name_prefix="recovery-prune") as pool:
+        epoch = resume_epoch(parts, pool)
+        if epoch is None:
+            return 0
         dropped = sum(pool.map(lambda part: _drop_from(part, epoch), parts))
     if dropped:
         log.warning(

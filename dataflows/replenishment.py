@@ -34,7 +34,7 @@ from bytewax.outputs import Sink
 
 from dataflows import durable
 from dataflows.inventory import Applied
-from dataflows.snapshots import Packed, PackedWhenWritten, Snapshot, pack, restore
+from dataflows.snapshots import Packed, PackedWhenWritten, Snapshot, pack, restore, when_written
 from state.catalog import Catalog
 from state.demand.proposals import ReorderProposed
 from state.demand.published import DemandForecast
@@ -57,7 +57,8 @@ class ReplenishLogic(StatefulLogic[Applied, ReplenishmentOutput, Packed | Packed
     pickle of the `SkuReplenishment` itself) arrives unpickled and is taken as it is.
 
     Bytewax snapshots every key an epoch touched (with or without recovery) but writes, so
-    pickles, them only with recovery: a snapshot is packed when written (`PackedWhenWritten`),
+    pickles, them only with recovery: until this process has seen one written
+    (`dataflows.snapshots.when_written`), a snapshot is packed when written (`PackedWhenWritten`),
     and until then holds a copy of the state that shares nothing that changes in place
     (`snapshot_of`)."""
 
@@ -86,7 +87,7 @@ class ReplenishLogic(StatefulLogic[Applied, ReplenishmentOutput, Packed | Packed
         if self._resumed is not None:  # no item since the restart: the snapshot as it came
             return self._resumed if isinstance(self._resumed, bytes) else pack(self._resumed)
         assert self._state is not None  # a logic exists only once its key has seen an item
-        return PackedWhenWritten(snapshot_of(self._state))
+        return when_written(self._state, snapshot_of)
 
 
 def snapshot_of(state: SkuReplenishment) -> SkuReplenishment:

@@ -11,11 +11,18 @@ Bytewax pickles bytes for next to nothing and hands them back as bytes on a rest
 unpickles them when the key's first event arrives. A snapshot written before this (Bytewax's
 pickle of the state itself) reaches the step already unpickled, and `restore` takes it as it is:
 old recovery directories resume unchanged, and their keys are packed from their next snapshot on.
+
+A step's `snapshot()` returns `when_written(state)`: packed lazily (`PackedWhenWritten`) until
+this process has seen Bytewax write a snapshot, and packed at once from then on. Both read back
+as the same bytes, but a lazy one is stored as a call of `bytes` (`__reduce__`), which a restart
+unpickles through `pickle`'s `find_class` at 1.2 µs a key against 0.15 µs for plain bytes (a
+quarter of a million keys per step at a million SKU-locations, issue 9).
 """
 
 from __future__ import annotations
 
 import pickle
+from collections.abc import Callable
 from typing import TypeAlias, TypeVar
 
 T = TypeVar("T")
@@ -41,12 +48,23 @@ class PackedWhenWritten:
     it (53 → 55 µs). `state` must not change in place after this is made (copy what would)."""
 
     __slots__ = ("state",)
+    written = False  # whether Bytewax has written one in this process: it runs with recovery
 
     def __init__(self, state: object) -> None:
         self.state = state
 
     def __reduce__(self) -> tuple[type[bytes], tuple[Packed]]:
+        PackedWhenWritten.written = True
         return bytes, (pack(self.state),)  # unpickled as bytes(packed): the pack itself
+
+
+def when_written(state: T, keep: Callable[[T], T] | None = None) -> Packed | PackedWhenWritten:
+    """A step's snapshot of `state`: its pack once Bytewax is known to write snapshots (so a
+    restart reads plain bytes back), else packed only if written, holding `keep(state)` (a copy
+    safe to hold while `state` changes in place; `state` itself without `keep`)."""
+    if PackedWhenWritten.written:
+        return pack(state)
+    return PackedWhenWritten(state if keep is None else keep(state))
 
 
 def restore(snapshot: Snapshot[T], kind: type[T], step: str) -> T:

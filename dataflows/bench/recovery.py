@@ -139,17 +139,30 @@ def in_ledger(wiring: Wiring, event_ids: list[str]) -> int:
     return int(row[0]) if row else 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU time process `pid` has used so far (user and system, every thread): on a shared
+    machine a restart's wall time moves with the load, its CPU time much less."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def wait_caught_up(
-    wiring: Wiring, events: list[Event], job: subprocess.Popen[bytes], timeout: float
+    wiring: Wiring,
+    events: list[Event],
+    job: subprocess.Popen[bytes],
+    timeout: float,
+    cpu_at_first: list[float] | None = None,
 ) -> tuple[float, float]:
     """Seconds until the first and until every one of `events` is in the ledger; raises if the
-    job dies or stalls."""
+    job dies or stalls. The job's CPU seconds when the first was seen go to `cpu_at_first`."""
     ids = [event.event_id for event in events]
     began = time.monotonic()
     first: float | None = None
     while (found := in_ledger(wiring, ids)) < len(ids):
         if found and first is None:
             first = time.monotonic() - began
+            if cpu_at_first is not None:
+                cpu_at_first.append(cpu_seconds(job.pid))
         if job.poll() is not None:
             msg = f"`skuflow run` exited with {job.returncode} before catching up"
             raise RuntimeError(msg)
@@ -158,6 +171,8 @@ def wait_caught_up(
             raise TimeoutError(msg)
         time.sleep(POLL)
     done = time.monotonic() - began
+    if first is None and cpu_at_first is not None:  # all landed between two polls
+        cpu_at_first.append(cpu_seconds(job.pid))
     return (done if first is None else first), done
 
 
@@ -208,7 +223,8 @@ def measure(
                 log_file = Path(tmp) / f"run-{run}.log"
                 restarted = datetime.now()  # local time, as the job's asctime
                 job = start_job(env, recovery_dir, log_file)
-                first, seconds = wait_caught_up(wiring, arriving, job, timeout=600)
+                cpu: list[float] = []
+                first, seconds = wait_caught_up(wiring, arriving, job, 600, cpu)
                 split = phases(log_file, restarted)
                 split["resume_to_first_event"] = first - sum(split.values())
                 bulk_seed = seeding(log_file, restarted, wait=seed_wait)
@@ -219,12 +235,16 @@ def measure(
                         "state_events": warm + (run - 1) * backlog,
                         "backlog": len(arriving),
                         "first_seconds": first,
+                        "cpu_seconds_at_first": cpu[0],
                         "seconds": seconds,
                         "phases": split,
                         "seed": bulk_seed,
                     }
                 )
-                log(f"run {run}: caught up {seconds:.1f} s after the restart ({_said(split)})")
+                log(
+                    f"run {run}: caught up {seconds:.1f} s after the restart ({_said(split)}; "
+                    f"{cpu[0]:.1f} s of the job's CPU until the first backlog event)"
+                )
                 log(f"run {run}: {_seed_said(bulk_seed)}")
             _kill(job)
     finally:
@@ -292,6 +312,13 @@ def markdown(rows: list[dict[str, Any]], runs: int, snapshot_seconds: float) -> 
     }
     if split:
         table += f"\n- Until the first backlog event (medians): {_said(split)}."
+    cpus = [row["cpu_seconds_at_first"] for row in rows if "cpu_seconds_at_first" in row]
+    if cpus:
+        table += (
+            f"\n- The job's CPU time until the first backlog event (user and system, every "
+            f"thread; moves less with the machine's load than the wall time): median "
+            f"{median(cpus):.1f} s."
+        )
     seeds = [row["seed"] for row in rows if row.get("seed")]
     if seeds:
         medians = {
