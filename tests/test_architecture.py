@@ -48,6 +48,10 @@ FORBIDDEN = {
 }
 # Calls that reach outside even without an import.
 FORBIDDEN_CALLS = {"open", "input", "print", "getenv", "exec", "eval", "now", "utcnow", "today"}
+# The one exception, by name: `state/values.py` writes each hot frozen value's `__init__` from the
+# class's own field names at import, as `dataclasses` itself does (with `exec`); no input reaches
+# it, and its tests compare every such class with the `__init__` dataclasses writes.
+ALLOWED_CALLS = {"values.py": {"exec"}}
 
 
 def core_modules() -> list[Path]:
@@ -84,7 +88,7 @@ def test_the_core_has_modules_to_check() -> None:
 def test_a_core_module_imports_no_io_framework_or_environment(module: Path) -> None:
     tree = ast.parse(module.read_text(), filename=str(module))
     assert imported_roots(tree) & FORBIDDEN == set()
-    assert called_names(tree) & FORBIDDEN_CALLS == set()
+    assert called_names(tree) & FORBIDDEN_CALLS == ALLOWED_CALLS.get(module.name, set())
     assert "environ" not in {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
 
 
