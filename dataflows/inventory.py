@@ -175,7 +175,8 @@ class FoldLogic(
         if self._resumed is not None:  # not folded since the restart: the snapshot as it came
             return self._resumed if isinstance(self._resumed, bytes) else pack(self._resumed)
         assert self._stock is not None  # a logic exists only once its key has seen an event
-        # Packed only if Bytewax writes it (with recovery); `SkuStock` is never changed in place.
+        # Packed at once when this process runs with recovery, else only if Bytewax writes it
+        # (`when_written`); `SkuStock` is never changed in place, so it is held as it is.
         return when_written(self._stock)
 
 

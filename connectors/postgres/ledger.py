@@ -121,9 +121,8 @@ class Batch:
     ledger: list[str] = field(default_factory=list)  # one line a row
     months: set[Month] = field(default_factory=set)
     dead_letters: list[rows.Row] = field(default_factory=list)
-    views: int = 0  # SKUs whose rows the batch replaces
     stock: list[str] = field(default_factory=list)  # each view's lines, in SKU order
-    supply: list[str] = field(default_factory=list)
+    supply: list[str] = field(default_factory=list)  # one line a SKU whose rows it replaces
     atp: list[str] = field(default_factory=list)
 
     @classmethod
@@ -148,7 +147,7 @@ class Batch:
                 stamped = (item.event_id, item.sku, item.event_type, item.occurred_at, item.source)
                 if stamped != last_stamp:
                     last_stamp = stamped
-                    stamp = rows.ledger_stamp(item, rows.copy_time(item.occurred_at))
+                    stamp = rows.ledger_stamp(item)
                     batch.months.add(month_of(item.occurred_at))
                 batch.ledger.append(rows.ledger_line(item, stamp))
             elif isinstance(item, SkuView):
@@ -163,11 +162,10 @@ class Batch:
             batch.stock.append(rows.stock_lines(view, updated_at))
             batch.supply.append(rows.supply_line(view, updated_at))
             batch.atp.append(rows.atp_lines(view, updated_at))
-        batch.views = len(batch.supply)
         return batch
 
     def __bool__(self) -> bool:
-        return bool(self.ledger or self.dead_letters or self.views)
+        return bool(self.ledger or self.dead_letters or self.supply)
 
 
 class PostgresLedger:
@@ -282,7 +280,7 @@ def _replace_views(conn: psycopg.Connection, batch: Batch) -> None:
 
     The rows go in by COPY rather than as unnest arrays, whose dumping is pure Python in
     psycopg: on the Online Retail full path that was ~80 µs a view."""
-    if not batch.views:
+    if not batch.supply:
         return
     with conn.cursor() as cur:
         _copy(cur, COPY_STOCK, batch.stock)

@@ -105,9 +105,10 @@ LEDGER_LINE_COLUMNS = (
 )
 
 
-def ledger_stamp(entry: LedgerEntry, occurred_at: str) -> str:
-    """The entry's event stamp as the first fields of its line; `occurred_at` is
-    `copy_time(entry.occurred_at)`. The same for every entry of one event for one SKU."""
+def ledger_stamp(entry: LedgerEntry) -> str:
+    """The entry's event stamp as the first fields of its line: the same for every entry of one
+    event for one SKU."""
+    occurred_at = copy_time(entry.occurred_at)
     return join((entry.event_id, entry.sku, entry.event_type, occurred_at, entry.source))
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from bytewax.inputs import StatefulSourcePartition
 from confluent_kafka import Producer, TopicPartition
 
 from connectors.kafka.merged_source import MergedKafkaSource, _MergedPartition
@@ -24,7 +26,7 @@ def produce(brokers: str, records: list[tuple[str, int, bytes]]) -> None:
     assert producer.flush(30) == 0
 
 
-def drain(part: _MergedPartition, seconds: float, until: int) -> list[bytes]:
+def drain(part: StatefulSourcePartition[RawEvent, Any], seconds: float, until: int) -> list[bytes]:
     """What the partition releases within `seconds` (or until `until` records came out)."""
     out: list[RawEvent] = []
     deadline = time.monotonic() + seconds
