@@ -27,6 +27,7 @@ from connectors.postgres import decisions as routing_decisions
 from connectors.postgres import forecasts as demand_forecasts
 from connectors.postgres import proposals as reorder_proposals
 from connectors.postgres.migrate import check_schema_name
+from connectors.postgres.schema import use_schema
 from state.buckets import Quantities
 
 DECISION_KINDS = ("LineAllocated", "Released", "Rejected")
@@ -82,8 +83,7 @@ class LedgerReader:
         self._lock = threading.Lock()
 
     def _configure(self, conn: psycopg.Connection) -> None:
-        if self._schema is not None:
-            conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self._schema)))
+        use_schema(conn, self._schema)
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection]:

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psycopg
-from psycopg import sql
 
 from connectors.kafka.reader import read_to_end
 from connectors.kafka.topics import SEQUENCED
 from connectors.postgres.queries import counts, movement_totals
+from connectors.postgres.schema import connect_in_schema
 from connectors.postgres.views import (
     StoredRoutingFigures,
     all_current_stock,
@@ -53,9 +53,7 @@ class VerifyReport:
 
 
 def connect(wiring: Wiring) -> psycopg.Connection:
-    conn = psycopg.connect(wiring.postgres_dsn, autocommit=True)
-    conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(wiring.postgres_schema)))
-    return conn
+    return connect_in_schema(wiring.postgres_dsn, wiring.postgres_schema)
 
 
 def verify(wiring: Wiring, catalog: Catalog) -> VerifyReport:

@@ -44,6 +44,7 @@ from connectors.postgres import rows
 from connectors.postgres.migrate import check_schema_name
 from connectors.postgres.partitions import Month, MonthlyPartitions, month_of
 from connectors.postgres.retry import Backoff, is_transient
+from connectors.postgres.schema import use_schema
 from connectors.retry import with_retries
 from state.intake import DeadLetter
 from state.ledger import LedgerEntry
@@ -243,8 +244,7 @@ class PostgresLedger:
             connect_timeout=self._connect_timeout,
         )
         try:
-            if self._schema is not None:
-                conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self._schema)))
+            use_schema(conn, self._schema)
             for statement in CREATE_STAGING:
                 conn.execute(statement)
         except psycopg.errors.UndefinedTable as exc:

@@ -20,6 +20,7 @@ from psycopg import sql
 from connectors.background import WriterPartition
 from connectors.postgres.migrate import check_schema_name
 from connectors.postgres.retry import Backoff, is_transient
+from connectors.postgres.schema import connect_in_schema
 from connectors.retry import with_retries
 
 log = logging.getLogger(__name__)
@@ -72,10 +73,7 @@ class RowWriter(Generic[T]):
     def _connection(self) -> psycopg.Connection:
         if self._conn is None:
             name = "skuflow-" + self._what.replace(" ", "-")
-            conn = psycopg.connect(self._dsn, autocommit=True, application_name=name)
-            if self._schema is not None:
-                conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self._schema)))
-            self._conn = conn
+            self._conn = connect_in_schema(self._dsn, self._schema, application_name=name)
         return self._conn
 
     def close(self) -> None:

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 import psycopg
 from psycopg import sql
 
+from connectors.postgres.schema import connect_in_schema, use_schema
+
 TABLES = """
 CREATE TABLE stock (
     sku text PRIMARY KEY,
@@ -41,7 +43,7 @@ class RowLockAllocation:
         """The schema, its tables and one stock row per SKU."""
         with psycopg.connect(self._dsn, autocommit=True) as conn:
             conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(self._schema)))
-            conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self._schema)))
+            use_schema(conn, self._schema)
             conn.execute(TABLES)
             with conn.cursor() as cur:
                 cur.executemany(
@@ -53,7 +55,7 @@ class RowLockAllocation:
         """One client's connection (a client is a thread: psycopg waits for the server without
         holding the GIL, so 64 threads keep 64 transactions in flight)."""
         conn = psycopg.connect(self._dsn)
-        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self._schema)))
+        use_schema(conn, self._schema)
         conn.commit()
         return conn
 
@@ -81,8 +83,7 @@ class RowLockAllocation:
 
     def totals(self) -> dict[str, tuple[int, int, int]]:
         """Per SKU: (received, allocated by the allocation rows, available in the stock row)."""
-        with psycopg.connect(self._dsn, autocommit=True) as conn:
-            conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self._schema)))
+        with connect_in_schema(self._dsn, self._schema) as conn:
             rows = conn.execute(
                 "SELECT s.sku, s.received, coalesce(sum(a.allocated), 0), s.available"
                 " FROM stock s LEFT JOIN allocation a USING (sku)"

@@ -12,8 +12,8 @@ from collections.abc import Collection, Iterator
 from datetime import UTC, date, datetime
 
 import psycopg
-from psycopg import sql
 
+from connectors.postgres.schema import connect_in_schema
 from state.atp import AtpReport
 from state.buckets import Quantities
 from state.views import PositionView, SkuView
@@ -160,10 +160,7 @@ class StoredRoutingFigures:
                 msg = "the stored routing figures reader is closed (the bulk seed has finished)"
                 raise RuntimeError(msg)
             if self._conn is None:
-                self._conn = psycopg.connect(self._dsn, autocommit=True)
-                self._conn.execute(
-                    sql.SQL("SET search_path TO {}").format(sql.Identifier(self._schema))
-                )
+                self._conn = connect_in_schema(self._dsn, self._schema)
             try:
                 return stored_routing_figures_of(self._conn, skus)
             except psycopg.Error:

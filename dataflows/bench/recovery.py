@@ -33,10 +33,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg import sql
-
 from connectors.kafka.producer import EventProducer
+from connectors.postgres.schema import connect_in_schema
 from connectors.replay import synthetic
 from connectors.services.base import ServiceInfo
 from dataflows.bench.report import Figure, median
@@ -129,10 +127,7 @@ def seeding(log_file: Path, restarted: datetime, *, wait: float = 0.0) -> dict[s
 
 def in_ledger(wiring: Wiring, event_ids: list[str]) -> int:
     """How many of these events the ledger holds (by its primary key's first column)."""
-    with psycopg.connect(wiring.postgres_dsn, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("SET search_path TO {}").format(sql.Identifier(wiring.postgres_schema))
-        )
+    with connect_in_schema(wiring.postgres_dsn, wiring.postgres_schema) as conn:
         row = conn.execute(
             "SELECT count(DISTINCT event_id) FROM ledger WHERE event_id = ANY(%s)", (event_ids,)
         ).fetchone()

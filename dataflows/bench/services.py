@@ -17,6 +17,7 @@ from psycopg import sql
 
 from connectors.kafka.topics import Topics
 from connectors.postgres.queries import counts
+from connectors.postgres.schema import connect_in_schema
 from connectors.services import manager
 from connectors.services.base import ServiceInfo
 from dataflows.production import Wiring
@@ -60,10 +61,7 @@ def fresh_wiring(services: dict[str, ServiceInfo], label: str = "bench") -> Wiri
 
 def ledger_counts(wiring: Wiring) -> tuple[int, int]:
     """(distinct events in the ledger, dead letters) of this wiring's schema."""
-    with psycopg.connect(wiring.postgres_dsn, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("SET search_path TO {}").format(sql.Identifier(wiring.postgres_schema))
-        )
+    with connect_in_schema(wiring.postgres_dsn, wiring.postgres_schema) as conn:
         tally = counts(conn)
     return tally["events"], sum(tally["dead_letters_by_code"].values())
 
