@@ -138,19 +138,28 @@ def _remove(made: Deployment) -> None:
         )
 
 
+CODE_ROOT = Path(__file__).resolve().parents[2]  # the tree this bench's code was imported from
+
+
 def skuflow_command() -> list[str]:
-    """The `skuflow` of this environment (next to its Python)."""
-    script = Path(sys.executable).with_name("skuflow")
-    if script.exists():
-        return [str(script)]
+    """`skuflow` run by this Python from the code this process runs (see `child_env`)."""
     return [sys.executable, "-m", "api.cli"]
+
+
+def child_env(env: dict[str, str]) -> dict[str, str]:
+    """`env` with this process's code first on a child's import path. The `skuflow` script of
+    the virtualenv imports the editable install's tree, so a bench started from a private copy
+    of the repository (old code beside new) would otherwise run its engine and API children on
+    the shared tree's code: both sides of a comparison the same."""
+    path = env.get("PYTHONPATH")
+    return {**env, "PYTHONPATH": os.pathsep.join(p for p in (str(CODE_ROOT), path) if p)}
 
 
 @contextmanager
 def process(argv: list[str], env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen]:
     """A child process logging to `log_path`, interrupted (then killed) on exit."""
     with log_path.open("wb") as log:
-        child = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+        child = subprocess.Popen(argv, env=child_env(env), stdout=log, stderr=subprocess.STDOUT)
         try:
             yield child
         finally:

@@ -37,6 +37,7 @@ from connectors.kafka.producer import EventProducer
 from connectors.postgres.schema import connect_in_schema
 from connectors.replay import synthetic
 from connectors.services.base import ServiceInfo
+from dataflows.bench.engine import child_env
 from dataflows.bench.report import Figure, median
 from dataflows.bench.services import discard, fresh_wiring
 from dataflows.production import Wiring
@@ -65,7 +66,7 @@ def job_env(wiring: Wiring, catalog: Path, snapshot_seconds: float) -> dict[str,
 def start_job(env: dict[str, str], recovery_dir: Path, log_file: Path) -> subprocess.Popen[bytes]:
     argv = [sys.executable, "-m", "api.cli", "run", "--recovery-dir", str(recovery_dir)]
     with log_file.open("ab") as stderr:
-        return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+        return subprocess.Popen(argv, env=child_env(env), stdout=subprocess.DEVNULL, stderr=stderr)
 
 
 def logged_at(
