@@ -49,7 +49,7 @@ from state.catalog import Catalog
 from state.events import Event, ReservationExpired, parts_by_sku, skus_of
 from state.intake import DeadLetter, DeadLetterReason, RawEvent, dead_letter, decode
 from state.ledger import LedgerEntry, entries_of
-from state.outputs import Duplicate, Movement, Output
+from state.outputs import Duplicate, Output, StockChanged
 from state.routing_outcome import OrderRouted
 from state.routing_window import ToBatch
 from state.stock import SkuStock
@@ -155,10 +155,9 @@ class FoldLogic(
             emitted.extend(entries_of(event, sku, outputs))
             if applied:
                 emitted.append(Applied(event, outputs, stock))
-            for output in outputs:
-                if isinstance(output, Movement):
-                    last_moved = event
-                    break
+            # `apply` ends the outputs of an event that moved stock with its `StockChanged`.
+            if outputs and isinstance(outputs[-1], StockChanged):
+                last_moved = event
             if redeliveries:
                 redeliveries = all(isinstance(o, Duplicate) for o in outputs)
         self._stock = stock
@@ -192,8 +191,24 @@ def to_plan_message(record: PlanRecord) -> LogMessage:
     return KafkaSinkMessage(record.key.encode(), record.encoded())
 
 
-def _is_keyed(item: Keyed | PlanRecord | ToBatch | DeadLetter) -> bool:
-    return not isinstance(item, DeadLetter)
+Routed = Keyed | PlanRecord | ToBatch | DeadLetter
+
+
+def _route_batch(catalog: Catalog, routing: Routing | None, raws: list[RawEvent]) -> list[Routed]:
+    return [item for raw in raws for item in route(catalog, raw, routing)]
+
+
+def _dead_letters(batch: list[Routed]) -> list[DeadLetter]:
+    return [item for item in batch if isinstance(item, DeadLetter)]
+
+
+def _plan_records(batch: list[Routed]) -> list[PlanRecord]:
+    return [item for item in batch if isinstance(item, PlanRecord)]
+
+
+def _keyed_parts(batch: list[Routed]) -> list[Keyed | ToBatch]:
+    """The SKUs' parts (and, with a batch window, the orders held for it and its ticks)."""
+    return [item for item in batch if not isinstance(item, DeadLetter | PlanRecord)]
 
 
 def intake(
@@ -212,14 +227,32 @@ def intake_with_plans(
 ) -> tuple[Stream[Keyed], Stream[DeadLetter], Stream[PlanRecord]]:
     raw = op.input(f"{name}_input", flow, source)
     # RawEvent
-    routed = op.flat_map(f"{name}_decode_and_key", raw, partial(route, catalog, routing=routing))
-    # (sku, (sku, Event)) | PlanRecord | DeadLetter
-    split = op.branch(f"{name}_split_dead_letters", routed, _is_keyed)
-    plans = op.branch(f"{name}_split_plans", split.trues, lambda i: isinstance(i, PlanRecord))
-    keyed, planned = plans.falses, plans.trues
+    routed = op.flat_map_batch(
+        f"{name}_decode_and_key", raw, partial(_route_batch, catalog, routing)
+    )
+    # (sku, (sku, Event)) | PlanRecord | ToBatch | DeadLetter
+    # Split by one comprehension per batch and stream, not by `op.branch`, which calls a Python
+    # predicate for every item (twice here: once per split).
+    dead: Stream[DeadLetter] = op.flat_map_batch(f"{name}_dead_letters", routed, _dead_letters)
+    planned: Stream[PlanRecord] = op.flat_map_batch(f"{name}_plans", routed, _plan_records)
+    held: Stream[Keyed | ToBatch] = op.flat_map_batch(f"{name}_keyed", routed, _keyed_parts)
     if routing is not None and routing.batch_window is not None:
-        keyed, planned = batch_orders(name, routing, catalog, keyed, planned)  # type: ignore[arg-type]
-    return keyed, split.falses, planned  # type: ignore[return-value]
+        keyed, planned = batch_orders(name, routing, catalog, held, planned)
+        return keyed, dead, planned
+    return cast(Stream[Keyed], held), dead, planned  # no window: nothing is held for one
+
+
+def _applied(batch: list[tuple[str, Folded | Applied]]) -> list[tuple[str, Applied]]:
+    # The items themselves, not rebuilt: the taps read them keyed, as the fold emitted them.
+    return cast(list[tuple[str, Applied]], [item for item in batch if isinstance(item[1], Applied)])
+
+
+def _entries(batch: list[tuple[str, Folded | Applied]]) -> list[LedgerEntry]:
+    return [value for _, value in batch if isinstance(value, LedgerEntry)]
+
+
+def _views(batch: list[tuple[str, Folded | Applied]]) -> list[SkuView]:
+    return [value for _, value in batch if isinstance(value, SkuView)]
 
 
 def _fold_and_write(
@@ -236,17 +269,14 @@ def _fold_and_write(
     build = cast(Callable[[Any], FoldLogic], partial(FoldLogic, catalog, applied=applied))
     folded = op.stateful_batch("fold", keyed, build)
     # (sku, LedgerEntry | SkuView | Applied)
+    # Split with one comprehension per batch and stream (about five outputs per event), not
+    # Bytewax's `branch` and `key_rm`, which call a Python function for every item.
     if sinks.taps:
-        tapped = op.branch("split_applied", folded, lambda item: isinstance(item[1], Applied))
+        applied_only = op.flat_map_batch("split_applied", folded, _applied)
         for tap in sinks.taps:
-            tap(tapped.trues)  # type: ignore[arg-type]
-        folded = tapped.falses
-    # (sku, LedgerEntry | SkuView)
-    unkeyed = op.key_rm("unkey", folded)
-    # LedgerEntry | SkuView
-    outputs = op.branch("split_views", unkeyed, lambda item: isinstance(item, LedgerEntry))
-    entries: Stream[LedgerEntry] = outputs.trues  # type: ignore[assignment]
-    views: Stream[SkuView] = outputs.falses  # type: ignore[assignment]
+            tap(applied_only)
+    entries: Stream[LedgerEntry] = op.flat_map_batch("split_entries", folded, _entries)
+    views: Stream[SkuView] = op.flat_map_batch("split_views", folded, _views)
     # entries: LedgerEntry; views: SkuView; dead: DeadLetter
     _write(sinks.ledger, "ledger", entries, sinks.parts)
     _write(sinks.views, "views", views, sinks.parts)

@@ -318,6 +318,10 @@ def answers_of(entry: LedgerEntry) -> bool:
     return entry.event_type == "OrderPlaced" and entry.kind in ANSWER_KINDS
 
 
+def _answers(batch: list[LedgerEntry]) -> list[LedgerEntry]:
+    return [entry for entry in batch if answers_of(entry)]
+
+
 @dataclass
 class Assembly:
     """The state of one order's decision while it waits for its answers."""
@@ -557,7 +561,9 @@ def assemble_decisions(
     """The decision steps: views feed the picture; plans and answers meet per order."""
     board = routing.router.board
     op.inspect("routing_picture", views, lambda _step, view: board.observe(view))
-    answers = op.filter("routing_answers", entries, answers_of)
+    # One comprehension per batch rather than `op.filter`'s call per ledger entry (most are not
+    # answers: movements, picks, receipts).
+    answers = op.flat_map_batch("routing_answers", entries, _answers)
     # LedgerEntry of an OrderPlaced: LineAllocated | Rejected | Duplicate
     both: Stream[AssemblyItem] = op.merge("routing_plans_and_answers", plans, answers)
     keyed = op.map("routing_key_by_bucket", both, keyed_for_assembly)

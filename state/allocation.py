@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Literal
 
-from state.atp import buffers_above, sellable_by_site
+from state.atp import buffers_above, sellable_of
 from state.buckets import Quantities
 from state.catalog import Catalog, ShortfallPolicy, Sku
 from state.events import OrderPlaced
@@ -99,20 +99,38 @@ def demand_counts(order: OrderPlaced, catalog: Catalog) -> dict[str, int]:
 def _candidates(
     stock: SkuStock, sku: Sku, catalog: Catalog, demand: Demand, as_of: date
 ) -> list[PositionKey]:
-    """Positions that may be allocated from, in FEFO order."""
-    keys = [
-        (path, lot)
-        for (path, lot), position in stock.positions.pairs()
-        if position.quantities.available > 0
-        and catalog.is_sellable_location(path)
-        and sku.is_sellable_lot(stock.expiry(lot), as_of)
-        and (demand.lot is None or lot == demand.lot)
-    ]
+    """Positions that may be allocated from, in FEFO order.
+
+    `Catalog.is_sellable_location`, `Sku.is_sellable_lot` and `Demand.site_rank` spelled out:
+    every order line of every SKU comes here."""
+    locations, non_sellable, lots, wanted_lot = (
+        catalog.locations,
+        catalog.non_sellable_zones,
+        stock.lots,
+        demand.lot,
+    )
+    keys: list[PositionKey] = []
+    for key, position in stock.positions.pairs():
+        if position.quantities.available <= 0:
+            continue
+        path, lot = key
+        location = locations.get(path)
+        if location is None or (non_sellable and location.zone_path in non_sellable):
+            continue
+        expiry = lots.get(lot)
+        if expiry is not None and not sku.is_sellable_lot(expiry, as_of):
+            continue
+        if wanted_lot is None or lot == wanted_lot:
+            keys.append(key)
+    if len(keys) < 2:
+        return keys
+    ranked = [s for s in (demand.site, *demand.fallback) if s is not None]
 
     def fefo(key: PositionKey) -> tuple[int, bool, date, str, str]:
         path, lot = key
-        expiry = stock.expiry(lot)
-        rank = demand.site_rank(catalog.locations[path].site)
+        expiry = lots.get(lot)
+        site = locations[path].site
+        rank = ranked.index(site) if site in ranked else len(ranked)
         return (rank, expiry is None, expiry or date.max, path, lot)
 
     return sorted(keys, key=fefo)
@@ -130,22 +148,29 @@ def allocate(
     Invariant: Σ reserved ≤ min(demand, channel ATP) and each reserved ≤ available there.
     """
     sku = catalog.sku(stock.sku)
-    if demand.lot is not None and not sku.is_sellable_lot(stock.expiry(demand.lot), stamp.as_of):
+    as_of = stamp.as_of
+    if demand.lot is not None and not sku.is_sellable_lot(stock.expiry(demand.lot), as_of):
         raise Rejection(
             RejectionCode.EXPIRED_LOT,
             f"{sku.code}: lot {demand.lot} expires {stock.expiry(demand.lot)}; "
-            f"it cannot be sold on {stamp.as_of}",
+            f"it cannot be sold on {as_of}",
         )
-    by_site = sellable_by_site(stock, catalog, stamp.as_of)
-    site_room = {site: max(0, n - sku.safety_stock.get(site, 0)) for site, n in by_site.items()}
-    channel_room = sum(site_room.values()) - buffers_above(
-        sku, catalog, catalog.channel(order.channel)
+    by_site = sellable_of(stock, sku, catalog, as_of)
+    safety = sku.safety_stock
+    site_room = {site: max(0, n - safety.get(site, 0)) for site, n in by_site.items()}
+    channel = catalog.channel(order.channel)
+    held = (
+        catalog.channel_held[order.channel]  # the catalog's buffers, summed once (`Catalog`)
+        if not sku.channel_buffers
+        else buffers_above(sku, catalog, channel)
     )
+    channel_room = sum(site_room.values()) - held
     wanted = min(demand.quantity, max(0, channel_room))
     reserved: list[Reserved] = []
     outputs: list[Output] = []
-    for key in _candidates(stock, sku, catalog, demand, stamp.as_of):
-        site = catalog.locations[key[0]].site
+    locations = catalog.locations
+    for key in _candidates(stock, sku, catalog, demand, as_of):
+        site = locations[key[0]].site
         take = min(wanted, stock.quantities_at(*key).available, site_room.get(site, 0))
         if take <= 0:
             continue

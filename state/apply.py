@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from state.atp import network_atp
+from state.atp import totals_and_network_atp
 from state.catalog import Catalog, Sku
 from state.commercial import (
     cancel_order,
@@ -109,7 +109,7 @@ def _sku_for(stock: SkuStock, event: Event, catalog: Catalog) -> Sku:
             RejectionCode.UNRESOLVED_SKU,
             f"{event.type} {event.event_id} is not about SKU {stock.sku or '(unknown)'}",
         )
-    sku = catalog.sku(stock.sku)
+    sku = catalog.skus.get(stock.sku) or catalog.sku(stock.sku)  # (the refusal, when unknown)
     if sku.is_kit:
         raise Rejection(
             RejectionCode.KIT_NOT_STOCKED,
@@ -132,13 +132,14 @@ def apply(
     except Rejection as refused:
         rejected = Rejected(event.event_id, stock.sku, refused.code, refused.message)
         return stock.remember(event.event_id), (rejected,)
-    if any(isinstance(output, Movement) for output in outputs):
-        snapshot = StockChanged(
-            event_id=event.event_id,
-            sku=stock.sku,
-            as_of=stamp.as_of,
-            totals=changed.totals(),
-            network_atp=network_atp(changed, catalog, stamp.as_of),
-        )
-        outputs = (*outputs, snapshot)
-    return changed.remember(event.event_id), outputs
+    for output in outputs:  # (a loop: `any` over a generator cost more, for every event)
+        if isinstance(output, Movement):
+            break
+    else:
+        return changed.remember(event.event_id), outputs
+    as_of = stamp.as_of
+    totals, atp = totals_and_network_atp(changed, catalog, as_of)
+    snapshot = StockChanged(
+        event_id=event.event_id, sku=stock.sku, as_of=as_of, totals=totals, network_atp=atp
+    )
+    return changed.remember(event.event_id), (*outputs, snapshot)

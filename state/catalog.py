@@ -143,11 +143,25 @@ class Catalog:
     # Derived once: rules ask for them on every event.
     sites: frozenset[str] = field(init=False, compare=False, repr=False)
     zones: frozenset[str] = field(init=False, compare=False, repr=False)
+    # For the live view's ATP report (`state.atp.atp_report`, once per SKU per batch): the sites
+    # sorted, and per channel in code order the Σ of the buffers of the channels ranked above it
+    # (what a SKU without buffers of its own holds back from that channel).
+    site_order: tuple[str, ...] = field(init=False, compare=False, repr=False)
+    channel_holds: tuple[tuple[str, int], ...] = field(init=False, compare=False, repr=False)
+    channel_held: Mapping[str, int] = field(init=False, compare=False, repr=False)  # the same
 
     def __post_init__(self) -> None:
         locations = self.locations.values()
         object.__setattr__(self, "sites", frozenset(loc.site for loc in locations))
         object.__setattr__(self, "zones", frozenset(loc.zone_path for loc in locations))
+        object.__setattr__(self, "site_order", tuple(sorted(self.sites)))
+        channels = self.channels
+        holds = tuple(
+            (code, sum(c.buffer for c in channels.values() if c.priority < channels[code].priority))
+            for code in sorted(channels)
+        )
+        object.__setattr__(self, "channel_holds", holds)
+        object.__setattr__(self, "channel_held", dict(holds))
 
     @classmethod
     def build(

@@ -36,10 +36,13 @@ Result = tuple[SkuStock, tuple[Output, ...]]
 
 
 def _merged(lines: list[Reserved]) -> tuple[Reserved, ...]:
-    """One line per (location, lot), in first-reserved order."""
+    """One line per (location, lot), in first-reserved order (the lines themselves when no two
+    share a position, as for nearly every order: they are frozen, so they can be shared)."""
     by_key: dict[tuple[str, str], int] = {}
     for line in lines:
         by_key[(line.location, line.lot)] = by_key.get((line.location, line.lot), 0) + line.quantity
+    if len(by_key) == len(lines):
+        return tuple(lines)
     return tuple(Reserved(location, lot, quantity) for (location, lot), quantity in by_key.items())
 
 

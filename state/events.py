@@ -415,7 +415,12 @@ def parts_by_sku(
     match event:
         case OrderPlaced():
             order_lines: dict[str, list[OrderLine]] = {sku: [] for sku in skus}
+            stocked = catalog.skus
             for line in event.lines:
+                known = stocked.get(line.sku)
+                if known is None or not known.is_kit:  # `_expand_kits` of a plain SKU: itself
+                    order_lines[line.sku].append(line)
+                    continue
                 for sku in _expand_kits((line.sku,), catalog):
                     order_lines[sku].append(line)
             return [
@@ -436,6 +441,8 @@ def concerns(event: Event, sku: str, catalog: Catalog) -> bool:
     `apply` asks it of every event it folds; nearly all name one SKU, or are one SKU's part of a
     document (`parts_by_sku`), so the answer is a comparison or two. A kit ordered or cancelled
     stands for its components, never for itself, exactly as in `skus_of`."""
+    if type(event) in _ONE_SKU:  # most events: no walk down the cases below
+        return event.sku == sku  # type: ignore[union-attr]
     match event:
         case ItemScanned() | RfidObserved():
             return sku in _sighted_sku(event, catalog)
@@ -447,6 +454,16 @@ def concerns(event: Event, sku: str, catalog: Catalog) -> bool:
             return any(line.sku == sku for line in event.lines)
         case _:
             return event.sku == sku
+
+
+# The events naming one SKU in their `sku` field (the last case of `concerns`): every event type
+# but the sightings and the documents.
+_ONE_SKU = frozenset(
+    {
+        PutAway, Picked, Packed, Shipped, TransferShipped, TransferReceived, StockAdjusted,
+        CycleCounted, StatusChanged, ReservationExpired,
+    }
+)  # fmt: skip
 
 
 def _names(code: str, sku: str, catalog: Catalog) -> bool:

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 
 from state.buckets import Quantities
@@ -52,21 +51,24 @@ def pick(stock: SkuStock, event: Picked, sku: Sku, catalog: Catalog, stamp: Stam
     reservation = reservation_of(stock, event.order_id)
     path = location_path(catalog, event.location)
     quantity = base_quantity(sku, event.quantity, event.unit)
-    if event.lot is not None:
-        not_expired(stock, sku, event.lot, stamp.as_of)
-
-    def pickable(line: Reserved) -> bool:
-        if line.location != path:
-            return False
-        if event.lot is not None:
-            return line.lot == event.lot
-        return not sku.is_expired(stock.expiry(line.lot), stamp.as_of)
+    lot = event.lot
+    if lot is not None:
+        not_expired(stock, sku, lot, stamp.as_of)
+        here = [line for line in reservation.lines if line.location == path and line.lot == lot]
+    else:  # the reserved lots at the bin that have not expired
+        lots, as_of = stock.lots, stamp.as_of
+        here = [
+            line
+            for line in reservation.lines
+            if line.location == path and not sku.is_expired(lots.get(line.lot), as_of)
+        ]
 
     def fefo(line: Reserved) -> tuple[bool, date, str]:
         expiry = stock.expiry(line.lot)
         return (expiry is None, expiry or date.max, line.lot)
 
-    here = sorted((line for line in reservation.lines if pickable(line)), key=fefo)
+    if len(here) > 1:  # (one line, the usual case, is in order already)
+        here.sort(key=fefo)
     if quantity > sum(line.quantity for line in here):
         raise Rejection(
             RejectionCode.PICK_EXCEEDS_ALLOCATION,
@@ -95,13 +97,38 @@ def pick(stock: SkuStock, event: Picked, sku: Sku, catalog: Catalog, stamp: Stam
         line if (line.location, line.lot) not in taken else _less(line, taken)
         for line in reservation.lines
     )
-    reservation = replace(
+    reservation = progress(
         reservation,
         lines=tuple(line for line in lines if line.quantity),
         picked=reservation.picked + quantity,
     )
     stock = stock.with_reservation(reservation)
-    return stock, (*outputs, progressed(stamp, reservation))
+    outputs.append(progressed(stamp, reservation))
+    return stock, tuple(outputs)
+
+
+def progress(
+    reservation: Reservation,
+    *,
+    lines: tuple[Reserved, ...] | None = None,
+    picked: int | None = None,
+    packed: int | None = None,
+    shipped: int | None = None,
+) -> Reservation:
+    """The reservation with these fields changed: `dataclasses.replace` spelled out, as every
+    pick, pack and shipment makes one and `replace` costs three times the constructor."""
+    r = reservation
+    return Reservation(
+        r.order_id,
+        r.channel,
+        r.priority,
+        r.placed_at,
+        r.lines if lines is None else lines,
+        r.backordered,
+        r.picked if picked is None else picked,
+        r.packed if packed is None else packed,
+        r.shipped if shipped is None else shipped,
+    )
 
 
 def _less(line: Reserved, taken: dict[tuple[str, str], int]) -> Reserved:
@@ -117,7 +144,7 @@ def pack(stock: SkuStock, event: Packed, sku: Sku, catalog: Catalog, stamp: Stam
             f"order {event.order_id}: {reservation.packed} of {reservation.picked} picked "
             f"{sku.code} already packed; cannot pack {quantity} more",
         )
-    reservation = replace(reservation, packed=reservation.packed + quantity)
+    reservation = progress(reservation, packed=reservation.packed + quantity)
     return stock.with_reservation(reservation), (progressed(stamp, reservation),)
 
 
@@ -130,5 +157,5 @@ def ship(stock: SkuStock, event: Shipped, sku: Sku, catalog: Catalog, stamp: Sta
             f"order {event.order_id}: {reservation.shipped} of {reservation.picked} picked "
             f"{sku.code} already shipped; cannot ship {quantity} more",
         )
-    reservation = replace(reservation, shipped=reservation.shipped + quantity)
+    reservation = progress(reservation, shipped=reservation.shipped + quantity)
     return stock.with_reservation(reservation), (progressed(stamp, reservation),)

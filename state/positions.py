@@ -27,7 +27,7 @@ from state.journal import appended, fits, length, oldest, without_oldest
 from state.outputs import Movement, Output, VarianceRevised
 from state.rejections import Rejection, RejectionCode
 from state.shared import shared_quantities
-from state.stock import Position, PositionKey, SkuStock
+from state.stock import NO_STOCK, Position, PositionKey, SkuStock
 from state.values import quick_init
 
 JOURNAL_LIMIT = 64
@@ -49,16 +49,17 @@ class Stamp:
         return self.occurred_at.date()
 
 
-def _journalled(position: Position, occurred_at: datetime, on_hand_delta: int) -> Position:
+def _journalled(
+    journal: bytes, horizon: datetime | None, occurred_at: datetime, on_hand_delta: int
+) -> tuple[bytes, datetime | None]:
     """Adds the entry (kept sorted by time); past the limit drops the oldest and moves the horizon
     so that a count older than what was dropped is refused rather than miscounted."""
-    journal = appended(position.journal, occurred_at, on_hand_delta)
-    horizon = position.horizon
+    journal = appended(journal, occurred_at, on_hand_delta)
     if length(journal) > JOURNAL_LIMIT:
         dropped_at = oldest(journal)
         journal = without_oldest(journal)
         horizon = dropped_at if horizon is None else max(horizon, dropped_at)
-    return Position(position.quantities, position.last_count, journal, horizon)
+    return journal, horizon
 
 
 def move(
@@ -76,19 +77,24 @@ def move(
     `is_count` marks the change a cycle count itself makes: it is neither reconciled with the
     count nor journalled. Invariant: afterwards no bucket at `key` is negative, or `Rejection`
     was raised.
+
+    Every rule that moves stock comes here, several times per event: the new position is built
+    once, from its parts (the journal and the count worked out first), not once per change.
     """
     location, lot = key
-    position = stock.position(key)
+    position = stock.positions.get(key)
+    if position is None:
+        position = NO_STOCK
     count = position.last_count
-    outputs: list[Output] = []
+    journal, horizon = position.journal, position.horizon
+    on_hand = delta.on_hand
+    outputs: tuple[Output, ...] = ()
     if is_count:
         code = RejectionCode.INSUFFICIENT_STOCK
-    elif delta.on_hand and count is not None and stamp.occurred_at < count.counted_at:
-        already_counted = delta.on_hand
-        delta = delta + Quantities(available=-already_counted)
-        revised = replace(count, variance=count.variance - already_counted)
-        position = replace(position, last_count=revised)
-        outputs.append(
+    elif on_hand and count is not None and stamp.occurred_at < count.counted_at:
+        delta = delta + Quantities(available=-on_hand)
+        revised = replace(count, variance=count.variance - on_hand)
+        outputs = (
             VarianceRevised(
                 event_id=stamp.event_id,
                 sku=stamp.sku,
@@ -97,18 +103,19 @@ def move(
                 count_event_id=count.event_id,
                 variance=revised.variance,
                 by=revised.variance - count.variance,
-            )
+            ),
         )
+        count = revised
         code = RejectionCode.CONFLICTS_WITH_COUNT
     else:
-        if delta.on_hand and not fits(delta.on_hand):
-            raise Rejection(
-                RejectionCode.INVALID_EVENT,
-                f"{stamp.sku}: a change of {delta.on_hand} base units at {location} is more stock "
-                "than exists; check the quantity and the unit's factor in the catalog",
-            )
-        if delta.on_hand:
-            position = _journalled(position, stamp.occurred_at, delta.on_hand)
+        if on_hand:
+            if not fits(on_hand):
+                raise Rejection(
+                    RejectionCode.INVALID_EVENT,
+                    f"{stamp.sku}: a change of {on_hand} base units at {location} is more stock "
+                    "than exists; check the quantity and the unit's factor in the catalog",
+                )
+            journal, horizon = _journalled(journal, horizon, stamp.occurred_at, on_hand)
         code = RejectionCode.INSUFFICIENT_STOCK
     resulting = position.quantities + delta
     if negative := resulting.negative_buckets():
@@ -118,18 +125,9 @@ def move(
             f"below zero ({position.quantities.as_dict()} + {delta.as_dict()})",
         )
     resulting = shared_quantities(resulting)
-    moved = Position(resulting, position.last_count, position.journal, position.horizon)
-    stock = stock.with_position(key, moved)
+    stock = stock.with_position(key, Position(resulting, count, journal, horizon))
     movement = Movement(
-        event_id=stamp.event_id,
-        sku=stamp.sku,
-        kind=stamp.kind,
-        location=location,
-        lot=lot,
-        deltas=delta,
-        resulting=resulting,
-        order_id=order_id,
-        reference=reference,
+        stamp.event_id, stamp.sku, stamp.kind, location, lot, delta, resulting, order_id, reference
     )
     return stock, (movement, *outputs)
 

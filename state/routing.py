@@ -431,6 +431,8 @@ def _marginal_on(
     backlog = picture.backlog.get(site, 0) + others.get(site, 0)
     cost += policy.overflow(site, backlog, line.quantity)
     demand = picture.daily_demand.get((line.sku, site), 0.0)
+    if demand <= 0:  # `depletion` is 0.0: no ATP lookup and call for the many SKUs with no demand
+        return cost + 0.0
     return cost + policy.depletion(site, picture.site_atp(line.sku, site), demand, line.quantity)
 
 

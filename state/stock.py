@@ -124,12 +124,17 @@ class Reservation:
 
     @property
     def reserved(self) -> int:
-        return sum(line.quantity for line in self.lines)
+        # A loop, not `sum` over a generator: asked for every pick and shipment (`is_open`),
+        # of a line or two, where making the generator cost more than the sum.
+        total = 0
+        for line in self.lines:
+            total += line.quantity
+        return total
 
     @property
     def is_open(self) -> bool:
         """Still something to reserve, pick or ship."""
-        return self.reserved > 0 or self.backordered > 0 or self.shipped < self.picked
+        return self.backordered > 0 or self.shipped < self.picked or self.reserved > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +203,7 @@ class SeenIds:
             raise ValueError(msg)
         chunk = min(SEEN_CHUNK, window)
         recent = f"{self.recent or SEPARATOR}{event_id}{SEPARATOR}"
-        if self._recent_count() + 1 < chunk:
+        if recent.count(SEPARATOR) - 1 < chunk:  # the ids in `recent`, this one included
             return SeenIds(recent, self.older)
         keep = -(-window // chunk)  # chunks needed to hold `window` ids (ceiling)
         full = frozenset(recent[1:-1].split(SEPARATOR))

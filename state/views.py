@@ -45,8 +45,11 @@ def view_of(stock: SkuStock, catalog: Catalog, updated_at: datetime, event_id: s
     # the two supply buckets as it goes: `stock.totals()` would add all seven buckets of every
     # position to read two of them, once per SKU per batch.
     positions = []
-    in_transit = sum(transfer.quantity for transfer in stock.in_transit.values())
-    on_order = sum(inbound.quantity for inbound in stock.inbound.values())
+    in_transit = on_order = 0
+    if stock.in_transit:  # (most SKUs have none: no generator for an empty mapping)
+        in_transit = sum(transfer.quantity for transfer in stock.in_transit.values())
+    if stock.inbound:
+        on_order = sum(inbound.quantity for inbound in stock.inbound.values())
     for key, position in stock.positions.pairs():
         quantities = position.quantities
         if quantities:
