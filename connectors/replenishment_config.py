@@ -82,6 +82,7 @@ def config_from(
         review_days=settings.replenishment_review_days,
         rule=settings.replenishment_rule,
         allocate_by_cycle=settings.replenishment_allocate_by_cycle,
+        lead_time_demand=settings.replenishment_lead_time_demand,
         order_cost=settings.replenishment_order_cost,
         holding_rate=settings.replenishment_holding_rate,
     )

@@ -146,6 +146,14 @@ class Settings(BaseSettings):
             "where it fills the most units (see state/demand/policy.py)."
         ),
     )
+    replenishment_lead_time_demand: Literal["normal", "lognormal"] = Field(
+        "normal",
+        description=(
+            "The shape of demand over the lead time behind the reorder point: normal (SS = z·σ) "
+            "or lognormal (the ROP is its quantile at the service level: lower for lumpy SKUs "
+            "at middling levels, higher at high ones; see state/demand/policy.py)."
+        ),
+    )
     replenishment_review_days: float = Field(
         14.0, gt=0, le=365, description="Days of demand an order-up-to order covers beyond the ROP."
     )

@@ -90,6 +90,9 @@ def test_the_replenishment_bench_simulates_a_slice(data_dir: Path, tmp_path: Pat
     assert len(document["targets"]) == 4
     assert len(document["bound"]["outcomes"]) == 4  # skuflow's policy with the level known
     assert 0 < document["big_day_shares"]["28"] < document["big_day_shares"]["7"] < 1
+    assert any("lognormal lead-time demand" in name for name in outcomes)
+    least = {row["at"]: row["least_units"] for row in document["fill_bound"]}
+    assert 0 < least["min/max set from the warm-up, 7 days safety"] < least["95% fill rate"]
 
 
 def test_the_carparts_panel_scores_monthly_methods(data_dir: Path) -> None:

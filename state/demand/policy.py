@@ -6,6 +6,8 @@ taken as independent), lead time L in days with standard deviation σL in days.
     inventory position  IP = on hand + on order + in transit − allocated − backordered
     safety stock        SS = z · √(L·σd² + d²·σL²)          (units; z = Φ⁻¹(service level))
     reorder point       ROP = d·L + SS                       (units)
+                        or, for a lognormal lead-time demand (skewed, as lumpy demand is), its
+                        quantile at the service level, with SS = ROP − d·L (`lognormal_quantile`)
     order-up-to level   S = ROP + d·R                        (R: review cycle, days)
     order quantity      Q = S − IP   (order-up-to)   or   Q = EOQ = √(2·A·K / (h·c))
                         (A: annual demand, units; K: cost per order; h: holding rate per year;
@@ -41,6 +43,7 @@ Abc = Literal["A", "B", "C"]
 Xyz = Literal["X", "Y", "Z"]
 OrderRule = Literal["order_up_to", "eoq"]
 ServiceMeasure = Literal["cycle", "fill_rate"]
+LeadTimeDemand = Literal["normal", "lognormal"]
 _NORMAL = NormalDist()
 
 SERVICE_LEVELS: Mapping[str, float] = MappingProxyType(
@@ -115,6 +118,23 @@ def safety_stock(
     """SS = z·√(L·σd² + d²·σL²), units; 0 when z ≤ 0 would make it negative."""
     spread = lead_time * demand_std**2 + demand**2 * lead_time_std**2
     return max(0.0, z * math.sqrt(max(0.0, spread)))
+
+
+def lognormal_quantile(mean: float, std: float, level: float) -> float:
+    """The `level` quantile of a lognormal with this mean and standard deviation (units).
+
+    Lumpy demand over a lead time is skewed: most lead times see little, a few see a big order.
+    A lognormal with the same mean μ and σ has  s² = ln(1 + σ²/μ²),  m = ln μ − s²/2,  and
+    quantile(p) = exp(m + Φ⁻¹(p)·s): below the mean for middling p when σ/μ is large (the
+    usual lead time is quieter than the average one), above the normal's for high p. 0 without
+    demand; μ itself without spread.
+    """
+    if mean <= 0:
+        return 0.0
+    if std <= 0:
+        return mean
+    spread = math.log1p((std / mean) ** 2)
+    return math.exp(math.log(mean) - spread / 2 + z_for(level) * math.sqrt(spread))
 
 
 def service_level_for_cycle(level: float, cycle_days: float, reference_days: float) -> float:
@@ -214,6 +234,10 @@ class PolicySettings:
     # service_level is for a cycle of review_days; each item's is scaled to its own cycle
     # (EOQ / d days under EOQ), see service_level_for_cycle. No change under order-up-to.
     allocate_by_cycle: bool = False
+    # The shape of demand over the lead time: "normal" (SS = z·σ_L), or "lognormal" (the ROP is
+    # the lognormal's quantile at the service level, same mean and σ_L; SS = ROP − d·L, below
+    # zero for erratic items at middling levels). "lognormal" works with the cycle measure only.
+    lead_time_demand: LeadTimeDemand = "normal"
     pack_size: int = 1
     moq: int = 1
     order_cost: float = 50.0  # K, per order (EOQ only)
@@ -259,13 +283,21 @@ def plan(
         )
     if settings.allocate_by_cycle and demand > 0:
         level = service_level_for_cycle(level, cycle_units / demand, settings.review_days)
-    if settings.measure == "fill_rate":
-        spread = math.sqrt(lead_time * demand_std**2 + demand**2 * lead_time_std**2)
-        z = fill_rate_factor(level, cycle_units, spread)
-    else:
+    spread = math.sqrt(max(0.0, lead_time * demand_std**2 + demand**2 * lead_time_std**2))
+    if settings.lead_time_demand == "lognormal":
+        if settings.measure != "cycle":
+            msg = "a lognormal lead-time demand sets the ROP for a cycle service level only"
+            raise ValueError(msg)
         z = z_for(level)
-    safety = safety_stock(z, demand, demand_std, lead_time, lead_time_std)
-    rop = reorder_point(demand, lead_time, safety)
+        rop = lognormal_quantile(demand * lead_time, spread, level)
+        safety = rop - demand * lead_time
+    else:
+        if settings.measure == "fill_rate":
+            z = fill_rate_factor(level, cycle_units, spread)
+        else:
+            z = z_for(level)
+        safety = safety_stock(z, demand, demand_std, lead_time, lead_time_std)
+        rop = reorder_point(demand, lead_time, safety)
     up_to = rop + demand * settings.review_days
     ip = position.value
     quantity = 0

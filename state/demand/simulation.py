@@ -31,6 +31,8 @@ learns, and then each policy starts with its own order-up-to level on hand.
   orders), and the service level is for a 14-day cycle, scaled to each SKU's own EOQ / d days
   (`service_level_for_cycle`). Compare it only with rules placing at least as many orders: any
   policy holds less stock by ordering more often.
+- skuflow with a lognormal lead-time demand (`Skuflow.lead_time_demand`): the reorder point is
+  the quantile of a lognormal with the forecast's mean and σ over the lead time, not d·L + z·σ.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from state.demand.lead_time import LeadTimeBook, LeadTimeEstimate
 from state.demand.policy import (
     SERVICE_LEVELS,
     InventoryPosition,
+    LeadTimeDemand,
     OrderRule,
     PolicySettings,
     ServiceMeasure,
@@ -95,6 +98,7 @@ class Skuflow:
     order_cost: float = 50.0  # K per order, in units of stock held a year × holding_rate (EOQ)
     holding_rate: float = 0.25  # h per year (EOQ; unit cost 1: stock is counted in units)
     allocate_by_cycle: bool = False  # see state.demand.policy.service_level_for_cycle
+    lead_time_demand: LeadTimeDemand = "normal"  # see state.demand.policy.lognormal_quantile
 
 
 Policy = MinMax | Skuflow
@@ -299,6 +303,7 @@ def _skuflow_plan(
         order_cost=policy.order_cost,
         holding_rate=policy.holding_rate,
         allocate_by_cycle=policy.allocate_by_cycle,
+        lead_time_demand=policy.lead_time_demand,
     )
     ip = InventoryPosition(on_hand=math.floor(position))
     decided = plan(demand, demand_std, lead.mean, lead.std, ip, settings)

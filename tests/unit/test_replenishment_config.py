@@ -40,6 +40,7 @@ def test_without_a_file_every_sku_is_on_the_settings_defaults() -> None:
             replenishment_review_days=7,
             replenishment_rule="eoq",
             replenishment_allocate_by_cycle=True,
+            replenishment_lead_time_demand="lognormal",
             replenishment_lead_time_days=10,
             replenishment_lead_time_std_days=3,
             replenishment_lateness_hours=2,
@@ -54,6 +55,7 @@ def test_without_a_file_every_sku_is_on_the_settings_defaults() -> None:
     policy, cls = config.policy(CLOCK)
     assert (policy.review_days, policy.rule, cls) == (7.0, "eoq", "BY")
     assert policy.allocate_by_cycle
+    assert policy.lead_time_demand == "lognormal"
     assert (policy.pack_size, policy.moq) == (1, 1)
 
 

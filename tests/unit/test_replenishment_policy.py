@@ -14,6 +14,7 @@ from state.demand.policy import (
     eoq,
     expected_shortage,
     fill_rate_factor,
+    lognormal_quantile,
     plan,
     reorder_point,
     round_to_pack,
@@ -251,3 +252,43 @@ def test_nothing_is_proposed_when_there_is_nothing_to_order() -> None:
 
     assert not proposed
     assert trigger.armed
+
+
+def test_a_lognormal_lead_time_demand_has_its_median_below_the_mean() -> None:
+    # μ = 70, σ = 35 (CV 0.5): s² = ln 1.25 = 0.22314, s = 0.47238, m = ln 70 − s²/2 = 4.13693;
+    # median = e^m = 70 / √1.25 = 62.61; 95%: exp(4.13693 + 1.64485 × 0.47238) = e^4.91393 = 136.17
+    assert lognormal_quantile(70, 35, 0.5) == pytest.approx(62.61, abs=0.01)
+    assert lognormal_quantile(70, 35, 0.95) == pytest.approx(136.17, abs=0.01)
+    assert lognormal_quantile(70, 0, 0.95) == 70
+    assert lognormal_quantile(0, 5, 0.95) == 0
+
+
+def test_a_lognormal_plan_sets_the_reorder_point_at_the_quantile_and_may_go_below_the_mean() -> (
+    None
+):
+    # d = 10/day, σd = 17.5/day, L = 4 days, σL = 0: μ = 40, σ_L = √(4 × 17.5²) = 35, CV 0.875,
+    # 1 + CV² = 1.765625. At 0.5 the ROP is the median 40 / √1.765625 = 30.10, so SS = −9.90;
+    # order-up-to: S = 30.10 + 10 × 14 = 170.10, and from a position of 25 it orders 146.
+    # At 0.99: exp(ln 30.103 + 2.32635 × √(ln 1.765625)) = exp(3.40463 + 1.75403) = 173.93,
+    # above the normal's 40 + 2.32635 × 35 = 121.42 (the lognormal's long right tail).
+    lognormal = PolicySettings(service_level=0.5, lead_time_demand="lognormal")
+    median = plan(10, 17.5, 4, 0, InventoryPosition(on_hand=25), lognormal)
+
+    assert median.reorder_point == pytest.approx(30.10, abs=0.01)
+    assert median.safety_stock == pytest.approx(-9.90, abs=0.01)
+    assert median.quantity == 146
+    high = PolicySettings(service_level=0.99, lead_time_demand="lognormal")
+    normal = PolicySettings(service_level=0.99)
+    assert plan(10, 17.5, 4, 0, InventoryPosition(), high).reorder_point == pytest.approx(
+        173.93, abs=0.01
+    )
+    assert plan(10, 17.5, 4, 0, InventoryPosition(), normal).reorder_point == pytest.approx(
+        121.42, abs=0.01
+    )
+
+
+def test_a_lognormal_lead_time_demand_refuses_a_fill_rate_measure_saying_why() -> None:
+    settings = PolicySettings(measure="fill_rate", lead_time_demand="lognormal")
+
+    with pytest.raises(ValueError, match="cycle service level only"):
+        plan(10, 3, 4, 1, InventoryPosition(), settings)

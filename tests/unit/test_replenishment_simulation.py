@@ -60,3 +60,20 @@ def test_eoq_reorders_a_fast_mover_more_often_than_a_slow_one() -> None:
         slow["order-up-to"].orders,
         abs=2,
     )
+
+
+def test_a_lognormal_lead_time_demand_holds_less_for_a_lumpy_series_at_the_median() -> None:
+    # 2 a day and 100 every 10th day: lead times mostly see 2s, so the median lead-time demand
+    # is far below the mean (which spreads the big days over every day); the lognormal ROP at
+    # 0.5 sits at that median, the normal's at the mean
+    lumpy = tuple(100.0 if day % 10 == 9 else 2.0 for day in range(200))
+    panel = [SimSeries("GIFT-BOX@LDN", "GIFT-BOX", 0, lumpy, 0, 2.0, (7,) * 128)]
+
+    outcomes = run(
+        panel,
+        Skuflow("normal", 0.5, rule="eoq", order_cost=0.35),
+        Skuflow("lognormal", 0.5, rule="eoq", order_cost=0.35, lead_time_demand="lognormal"),
+    )
+
+    assert outcomes["lognormal"].stock_days < outcomes["normal"].stock_days
+    assert outcomes["lognormal"].fill_rate <= outcomes["normal"].fill_rate
