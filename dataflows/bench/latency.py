@@ -13,6 +13,7 @@ figure).
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing
 import secrets
 import threading
@@ -25,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
+import redis
 
 from connectors.services.base import free_port
 from dataflows.bench.engine import (
@@ -74,6 +77,8 @@ class Measured:
     max_ms: float
     errors: int
     p99_answer_ms: float = float("nan")  # from each request's send, not its due time
+    api_cpu_us: float = float("nan")  # the API server's CPU per request (user + system)
+    redis_cpu_us: float = float("nan")  # Redis's CPU per request (it also serves the writes)
 
 
 def summary(rate: int, outcomes: list[Outcome]) -> Measured:
@@ -90,11 +95,50 @@ def summary(rate: int, outcomes: list[Outcome]) -> Measured:
     )
 
 
-def measure(pool: Executor, load: Load, generators: int) -> Measured:
-    """`load` split over `generators` processes, run at once, merged."""
+class CpuClock:
+    """CPU seconds used so far by the API server (its worker processes included) and by Redis,
+    read from the kernel (psutil): what a request costs them, whatever the machine's load."""
+
+    def __init__(self, api_pid: int, redis_url: str | None = None) -> None:
+        self._api = psutil.Process(api_pid)
+        self._redis: psutil.Process | None = None  # none: a calibration server alone
+        if redis_url is not None:
+            client = redis.Redis.from_url(redis_url, socket_timeout=2)
+            try:
+                self._redis = psutil.Process(int(client.info("server")["process_id"]))
+            finally:
+                client.close()
+
+    def read(self) -> tuple[float, float]:
+        processes = [self._api, *self._api.children(recursive=True)]
+        api = sum(_cpu_seconds(process) for process in processes)
+        return api, float("nan") if self._redis is None else _cpu_seconds(self._redis)
+
+
+def _cpu_seconds(process: psutil.Process) -> float:
+    try:
+        times = process.cpu_times()
+    except psutil.NoSuchProcess:
+        return 0.0
+    return times.user + times.system
+
+
+def measure(pool: Executor, load: Load, generators: int, cpu: CpuClock | None = None) -> Measured:
+    """`load` split over `generators` processes, run at once, merged; with `cpu`, the server's
+    and Redis's CPU per request sent (warm-up included)."""
     part = replace(load, rate=load.rate / generators)
+    before = cpu.read() if cpu else None
     outcomes = list(pool.map(generate, [part] * generators))
-    return summary(int(load.rate), outcomes)
+    measured = summary(int(load.rate), outcomes)
+    if cpu is None or before is None:
+        return measured
+    (api_before, redis_before), (api_after, redis_after) = before, cpu.read()
+    sent = load.rate * (load.warmup + load.duration)
+    return replace(
+        measured,
+        api_cpu_us=(api_after - api_before) / sent * 1e6,
+        redis_cpu_us=(redis_after - redis_before) / sent * 1e6,
+    )
 
 
 class Feeder(threading.Thread):
@@ -135,18 +179,29 @@ def _get(url: str, key: str | None = None) -> int:
 
 
 def ladder(
-    pool: Executor, load: Load, options: Options, log: Callable[[str], Any], what: str
+    pool: Executor,
+    load: Load,
+    options: Options,
+    log: Callable[[str], Any],
+    what: str,
+    cpu: CpuClock | None = None,
 ) -> list[Measured]:
     """Each rate in turn until p99 passes `stop_p99_ms` (that rate included), but always up to
     the target's rate, so the target is measured rather than inferred."""
     measured = []
     for rate in options.rates:
-        result = measure(pool, replace(load, rate=rate), options.generators)
+        result = measure(pool, replace(load, rate=rate), options.generators, cpu)
         measured.append(result)
+        spent = (
+            ""
+            if cpu is None
+            else f", CPU per request: API {result.api_cpu_us:.0f} µs, "
+            f"Redis {result.redis_cpu_us:.0f} µs"
+        )
         log(
             f"{what} at {rate:,}/s: p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms "
             f"({result.p99_answer_ms:.2f} ms from send), "
-            f"achieved {result.achieved_per_s:,.0f}/s, errors {result.errors}"
+            f"achieved {result.achieved_per_s:,.0f}/s, errors {result.errors}{spent}"
         )
         if result.p99_ms > options.stop_p99_ms and rate >= TARGET_RATE:
             break
@@ -208,8 +263,9 @@ def run(
             # The generator's floor, measured with the engine and the API up and fed.
             floor = _calibrate(pool, load, options, log, spawn, null_server)
             stack = _calibrate(pool, load, options, log, spawn, uvicorn_server)
+            cpu = CpuClock(api.pid, used.redis_url)
             runs = [
-                ladder(pool, replace(load, port=port), options, log, f"run {n + 1}")
+                ladder(pool, replace(load, port=port), options, log, f"run {n + 1}", cpu)
                 for n in range(options.runs)
             ]
         finally:
@@ -263,7 +319,8 @@ def _calibrate(
     try:
         wait_until(lambda: _get(f"http://127.0.0.1:{port}/") == 200, 30, f"{what}: server start")
         quick = replace(options, stop_p99_ms=float("inf"))
-        measured = ladder(pool, replace(load, port=port), quick, log, what)
+        cpu = CpuClock(server.pid) if server.pid is not None else None
+        measured = ladder(pool, replace(load, port=port), quick, log, what, cpu)
     finally:
         server.terminate()
         server.join(10)
@@ -293,12 +350,22 @@ def _row(
     rate: int, measured: list[Measured], floor: Measured | None, stack: Measured | None
 ) -> dict[str, Any]:
     row: dict[str, Any] = {"rate": rate, "runs": len(measured)}
-    for name in ("achieved_per_s", "p50_ms", "p99_ms", "max_ms", "errors", "p99_answer_ms"):
+    for name in (
+        "achieved_per_s",
+        "p50_ms",
+        "p99_ms",
+        "max_ms",
+        "errors",
+        "p99_answer_ms",
+        "api_cpu_us",
+        "redis_cpu_us",
+    ):
         row[name] = median([getattr(m, name) for m in measured])
     row["generator_p50_ms"] = floor.p50_ms if floor else None
     row["generator_p99_ms"] = floor.p99_ms if floor else None
     row["uvicorn_p50_ms"] = stack.p50_ms if stack else None
     row["uvicorn_p99_ms"] = stack.p99_ms if stack else None
+    row["uvicorn_cpu_us"] = stack.api_cpu_us if stack else None
     if rate == TARGET_RATE:
         row["target"] = f"p99 ≤ {TARGET_P99_MS:g} ms"
         row["target_met"] = row["p99_ms"] <= TARGET_P99_MS and row["errors"] == 0
@@ -309,11 +376,16 @@ def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:,.2f}"
 
 
+def _us(value: float | None) -> str:
+    return "–" if value is None or math.isnan(value) else f"{value:,.0f}"
+
+
 def markdown(rows: list[dict[str, Any]], options: Options, fed: int) -> str:
     lines = [
         "| requests/s | answered/s | p50 ms | p99 ms | max ms | errors | p99 from send ms "
+        "| CPU per request: API / Redis / uvicorn alone µs "
         "| generator alone p50 / p99 ms | uvicorn alone p50 / p99 ms | target |",
-        "|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
     ]
     for row in rows:
         target = ""
@@ -323,6 +395,8 @@ def markdown(rows: list[dict[str, Any]], options: Options, fed: int) -> str:
             f"| {row['rate']:,} | {row['achieved_per_s']:,.0f} | {_ms(row['p50_ms'])} "
             f"| {_ms(row['p99_ms'])} | {_ms(row['max_ms'])} | {row['errors']:,.0f} "
             f"| {_ms(row['p99_answer_ms'])} "
+            f"| {_us(row.get('api_cpu_us'))} / {_us(row.get('redis_cpu_us'))} "
+            f"/ {_us(row.get('uvicorn_cpu_us'))} "
             f"| {_ms(row['generator_p50_ms'])} / {_ms(row['generator_p99_ms'])} "
             f"| {_ms(row.get('uvicorn_p50_ms'))} / {_ms(row.get('uvicorn_p99_ms'))} | {target} |"
         )
@@ -343,7 +417,10 @@ def markdown(rows: list[dict[str, Any]], options: Options, fed: int) -> str:
         "(uvloop, httptools) answering a constant body from a bare ASGI app, the floor of the "
         "stack the API is served by. `p99 from send`: from when each request "
         "left rather than when it was due (the server's answer time, without the queueing "
-        "behind a slow answer or a late generator; not the figure the target is judged on).",
+        "behind a slow answer or a late generator; not the figure the target is judged on). "
+        "`CPU per request`: the API server's and Redis's CPU time (user + system, from the "
+        "kernel) over a rate's warm-up and recording, per request sent; Redis's includes the "
+        "dataflow's view writes; `uvicorn alone`'s, that of the constant-body server.",
     ]
     if TARGET_RATE not in reached:
         notes.append(
@@ -357,8 +434,9 @@ def markdown(rows: list[dict[str, Any]], options: Options, fed: int) -> str:
                 f"Target missed at {row['rate']:,}/s: p99 {row['p99_ms']:.1f} ms, "
                 f"{row['achieved_per_s']:,.0f} answered/s. The API is "
                 f"{_processes(options.api_workers)} (uvloop and httptools; a plain "
-                "ATP read is answered before FastAPI's middleware and routing, the reads waiting "
-                "at once in one Redis script call on the event loop) sharing two "
+                "ATP read is answered before FastAPI's middleware and routing, from an in-process "
+                "copy of the view that Redis keeps current, else in one Redis script call with "
+                "the reads waiting at once) sharing two "
                 "CPUs with the dataflow, Redis, the generator and other work"
                 + (f"; the generator alone already shows p99 {floor:.1f} ms here" if floor else "")
                 + (f", uvicorn with a constant body {stack:.1f} ms" if stack else "")
