@@ -16,14 +16,23 @@ the flow can resume after it, and a resumed flow re-emits (idempotently) whateve
 Items are routed to partitions by a stable key (the SKU, the order, the Kafka message key), so
 one SKU's views are written by one partition in the order they were emitted. `parts` is the
 number of partitions (use the cluster's worker count; it must not change for a recovery
-directory). Each partition holds one partition of the wrapped sink; the snapshot carries
-nothing but the epoch boundary itself.
+directory). Each partition holds one partition of the wrapped sink. Items travel to it in
+lists, one per partition and upstream batch (`output`): Bytewax routes a partitioned sink's
+items one by one, through a Python key and partition function each, about 1.3 µs an item and
+some 4.5 items an event (ledger entries, log messages, views, changes); a batch's list costs
+that once.
+
+A partition's snapshot carries nothing but the epoch boundary itself, except under a
+`CarriedPerEpoch` partition (the ledger), whose snapshot is the items it has not written yet:
+written again, first, by a resumed partition, so the epoch's end need not wait for them.
 """
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
+from functools import partial
+from itertools import chain
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import bytewax.operators as op
@@ -58,30 +67,63 @@ class ConfirmedPerEpoch(Protocol):
     def confirm(self) -> None: ...
 
 
-class _DurablePartition(StatefulSinkPartition[T, None]):
-    def __init__(self, inner: Any) -> None:
+@runtime_checkable
+class CarriedPerEpoch(Protocol):
+    """A `ConfirmedPerEpoch` partition that can hand over what it has not written yet.
+
+    With `carries` true (its writes idempotent, its items picklable), the epoch's snapshot does
+    not wait for its writes: the snapshot *is* the items still unwritten (`carry`), and a
+    partition resumed from it `resend`s them before anything else (in the form `carry` gave
+    them). Recovery may then pass an epoch whose writes are still under way, never one whose
+    items are neither written nor in its snapshot."""
+
+    carries: bool
+
+    def carry(self) -> list[Any]: ...
+
+    def resend(self, items: Any) -> None: ...
+
+
+class _DurablePartition(StatefulSinkPartition[list[T], list[T] | None]):
+    def __init__(self, inner: Any, carried: list[T] | None = None) -> None:
         self._inner = inner
         self._per_epoch = isinstance(inner, ConfirmedPerEpoch)
+        self._carries = isinstance(inner, CarriedPerEpoch) and inner.carries is True
+        if carried:  # what the last snapshot's epoch had not written yet: first, in order
+            if isinstance(inner, CarriedPerEpoch):
+                inner.resend(carried)
+            else:  # carried by a partition that no longer carries: written as items
+                self._write(carried)
 
-    def write_batch(self, values: list[T]) -> None:
+    def write_batch(self, values: list[list[T]]) -> None:
+        # One list per upstream batch (`output`): usually one, in the order they were emitted.
+        self._write(values[0] if len(values) == 1 else list(chain.from_iterable(values)))
+
+    def _write(self, items: list[T]) -> None:
         if self._per_epoch:
-            self._inner.send(values)
+            self._inner.send(items)
         else:
-            self._inner.write_batch(values)
+            self._inner.write_batch(items)
 
-    def snapshot(self) -> None:
+    def snapshot(self) -> list[T] | None:
         """Nothing to resume from (the write itself is the progress); a `ConfirmedPerEpoch`
         partition's writes are confirmed here, so the epoch's writes are in before its
-        snapshot is."""
+        snapshot is; a `CarriedPerEpoch` one's unwritten items are the snapshot."""
+        if self._carries:
+            return self._inner.carry() or None
         if self._per_epoch:
             self._inner.confirm()
+        return None
 
     def close(self) -> None:
         self._inner.close()
 
 
-class DurableSink(FixedPartitionedSink[T, None]):
-    """`inner`, written so that Bytewax recovery never resumes past an unwritten epoch."""
+class DurableSink(FixedPartitionedSink[list[T], list[T] | None]):
+    """`inner`, written so that Bytewax recovery never resumes past an unwritten epoch.
+
+    Its items are lists of `inner`'s items keyed by their partition's index (`output` makes
+    them)."""
 
     def __init__(self, inner: DynamicSink[T], parts: int = 1) -> None:
         if parts < 1:
@@ -93,10 +135,13 @@ class DurableSink(FixedPartitionedSink[T, None]):
         return [str(index) for index in range(self.parts)]
 
     def part_fn(self, item_key: str) -> int:
-        return zlib.crc32(item_key.encode())
+        return int(item_key)  # `output` keys each list by its partition's index
 
-    def build_part(self, step_id: str, for_part: str, resume_state: None) -> _DurablePartition[T]:
-        return _DurablePartition(self.inner.build(step_id, int(for_part), self.parts))
+    def build_part(
+        self, step_id: str, for_part: str, resume_state: list[T] | None
+    ) -> _DurablePartition[T]:
+        inner = self.inner.build(step_id, int(for_part), self.parts)
+        return _DurablePartition(inner, resume_state)
 
 
 def durable(sink: Sink[T], parts: int = 1) -> Sink[Any]:
@@ -112,15 +157,25 @@ def output(
     parts: int = 1,
     key: Callable[[T], str] = routing_key,
 ) -> None:
-    """`op.output`, durably: a `DynamicSink` is keyed and written through a `DurableSink`."""
+    """`op.output`, durably: a `DynamicSink` is written through a `DurableSink`, each batch's
+    items grouped by partition (by `key`), in order."""
     wrapped = durable(sink, parts)
     if wrapped is sink:
         op.output(step_id, stream, sink)
         return
-    # One partition routes nothing: skip the per-item key (this runs for every ledger entry).
-    keyed = op.key_on(f"{step_id}_key", stream, key if parts > 1 else _one_partition)
-    op.output(step_id, keyed, wrapped)
+    grouped = op.flat_map_batch(f"{step_id}_key", stream, partial(by_partition, parts, key))
+    # (partition index, [item, ...]): one list per partition the batch reaches
+    op.output(step_id, grouped, wrapped)
 
 
-def _one_partition(_item: object) -> str:
-    return ""
+def by_partition(parts: int, key: Callable[[T], str], batch: list[T]) -> list[tuple[str, list[T]]]:
+    """A batch's items grouped by their partition (`crc32(key) % parts`), each group in the
+    batch's order; one partition takes the batch as it is."""
+    if not batch:
+        return []
+    if parts == 1:
+        return [("0", batch)]
+    groups: dict[int, list[T]] = {}
+    for item in batch:
+        groups.setdefault(zlib.crc32(key(item).encode()) % parts, []).append(item)
+    return [(str(index), items) for index, items in groups.items()]

@@ -40,13 +40,23 @@ def log_kafka_error(error: KafkaError) -> None:
         log.warning("Kafka client error (librdkafka retries): %s", error)
 
 
+class _InFlight:
+    """A batch produced: its messages, and how many of them Kafka has not acknowledged yet."""
+
+    __slots__ = ("count", "items")
+
+    def __init__(self, items: Sequence[Outgoing]) -> None:
+        self.items = items
+        self.count = len(items)
+
+
 class DeliveredPartition(StatelessSinkPartition[Outgoing]):
     def __init__(self, producer: Producer, topic: str) -> None:
         self._producer = producer
         self._topic = topic
         self._failures: list[str] = []
         # Per batch produced and not yet fully acknowledged: how many of its messages wait.
-        self._batches: deque[list[int]] = deque()
+        self._batches: deque[_InFlight] = deque()
 
     def write_batch(self, items: Sequence[Outgoing]) -> None:
         """Produce `items` and wait until Kafka has acknowledged every one of them."""
@@ -66,12 +76,12 @@ class DeliveredPartition(StatelessSinkPartition[Outgoing]):
         if not items:
             self._raise_on_refusals()
             return
-        waiting = [len(items)]
+        waiting = _InFlight(items)
         self._batches.append(waiting)
         failures = self._failures
 
         def delivered(error: KafkaError | None, _message: Message) -> None:
-            waiting[0] -= 1
+            waiting.count -= 1
             if error is not None:
                 failures.append(str(error))
 
@@ -111,8 +121,17 @@ class DeliveredPartition(StatelessSinkPartition[Outgoing]):
         self._raise_on_refusals()
 
     def _unacknowledged(self) -> int:
-        self._batches = deque(waiting for waiting in self._batches if waiting[0] > 0)
+        self._batches = deque(waiting for waiting in self._batches if waiting.count > 0)
         return len(self._batches)
+
+    def unacknowledged(self) -> list[Outgoing]:
+        """Without waiting: the messages of every batch Kafka has not wholly acknowledged yet
+        (a batch partly acknowledged whole: sent again, its messages are duplicates that the
+        idempotent, keyed consumers absorb); raises if Kafka refused a message."""
+        self._producer.poll(0)
+        self._raise_on_refusals()
+        self._unacknowledged()
+        return [item for waiting in self._batches for item in waiting.items]
 
     def confirm_delivered(self) -> None:
         """Wait until every message produced so far is delivered; raise if Kafka refused any."""

@@ -327,4 +327,7 @@ class PostgresLedgerSink(DynamicSink[LedgerItem]):
             application_name=f"skuflow-{step_id}-{worker_index}",
             backoff=self._backoff,
         )
-        return WriterPartition(ledger.write, ledger.close, "ledger-writer")
+        # Carried, not confirmed, at an epoch's end (`connectors.background`): every write here
+        # is idempotent (rows unique on their key, views absolute, dead letters on their
+        # origin), so a resumed run writing an epoch's unwritten items again changes nothing.
+        return WriterPartition(ledger.write, ledger.close, "ledger-writer", carry=True)

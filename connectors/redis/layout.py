@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from connectors.compact_json import compact_json
 from connectors.view_protocol import AtpChange, PositionSnapshot, SkuSnapshot, stocked_positions
 from state.views import SkuView
 
@@ -60,7 +61,8 @@ class Keys:
         return f"{self.prefix}:meta"
 
 
-_COMPACT = json.JSONEncoder(separators=(",", ":"))  # built once: json.dumps would rebuild it
+# orjson where its text is the standard encoder's (`connectors.compact_json`): 5-10x less CPU
+_COMPACT = compact_json
 
 
 def utc_text(moment: datetime) -> str:
@@ -70,7 +72,7 @@ def utc_text(moment: datetime) -> str:
 
 def positions_json(view: SkuView) -> str:
     """[[location, lot, available, allocated, on_hold, damaged, quarantined], ...]"""
-    return _COMPACT.encode(
+    return _COMPACT(
         [
             [p.location, p.lot, q.available, q.allocated, q.on_hold, q.damaged, q.quarantined]
             for p in stocked_positions(view)
@@ -89,7 +91,7 @@ class Encoded:
 
     def document(self) -> str:
         """One JSON array [sku, fields, change]: one script argument per SKU."""
-        return _COMPACT.encode([self.sku, self.fields, self.change])
+        return _COMPACT([self.sku, self.fields, self.change])
 
 
 def encode(view: SkuView) -> Encoded:
@@ -115,8 +117,8 @@ def encode(view: SkuView) -> Encoded:
     change = [
         "sku", view.sku,
         "network", network,
-        "sites", _COMPACT.encode(sites),
-        "channels", _COMPACT.encode(channels),
+        "sites", _COMPACT(sites),
+        "channels", _COMPACT(channels),
         "updated_at", updated_at,
     ]  # fmt: skip
     return Encoded(view.sku, fields, change)

@@ -51,7 +51,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -62,6 +62,7 @@ from redis.client import Pipeline
 from redis.exceptions import NoScriptError, ResponseError
 from redis.retry import Retry
 
+from connectors.background import BackgroundWriter
 from connectors.redis.layout import (
     COMPLETE_SINCE,
     LAST_EVENT_AT,
@@ -354,4 +355,42 @@ class RedisLiveViewSink(DynamicSink[SkuView]):
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> LiveViewPartition:
         view = RedisLiveView(self.url, self.prefix, transaction=self.transaction)
-        return LiveViewPartition(view, on_close=view.close)
+        return BackgroundLiveViewPartition(view, on_close=view.close)
+
+
+class BackgroundLiveViewPartition(LiveViewPartition):
+    """Under a `DurableSink` (`dataflows.durable`): each batch written by a thread of its own, in
+    order, so the fold's worker goes on to its next batch while Redis answers (the round trip
+    was 5-30 ms a batch on a loaded 2-core machine, a fifth of the worker's time at 2,000
+    events/s); batches queued meanwhile are written as one (views are absolute: the newest of
+    each SKU). At an epoch's end the views not yet written are *carried* in the snapshot
+    (`CarriedPerEpoch`), not waited for: a resumed run writes them first, then the replay
+    writes whatever followed them again, as it always has. Alone, `write_batch` writes at once.
+    """
+
+    def __init__(self, view: RedisLiveView, on_close: Callable[[], None] | None = None) -> None:
+        super().__init__(view, on_close)
+        self._background = BackgroundWriter(view.write, "view-writer")
+        self.carries = True  # read by `dataflows.durable`
+
+    def write_batch(self, items: list[SkuView]) -> None:
+        self._background.confirm()  # batches sent earlier first
+        super().write_batch(items)
+
+    def send(self, items: list[SkuView]) -> None:
+        self._background.send(items)
+
+    def confirm(self) -> None:
+        self._background.confirm()
+
+    def carry(self) -> list[SkuView]:
+        return self._background.unwritten()
+
+    def resend(self, items: list[SkuView]) -> None:
+        self.send(items)
+
+    def close(self) -> None:
+        try:
+            self._background.close()
+        finally:
+            super().close()

@@ -384,6 +384,11 @@ def _skus(options: Options) -> list[str]:
     return [f"FRESH-{n:04d}" for n in range(options.skus)]
 
 
+def engine_us_per_event(step: Step) -> float:
+    """The engine's CPU (all its threads) per event applied while the receipts were offered."""
+    return step.engine_cores / max(step.applied_per_s, 1e-9) * 1e6
+
+
 def _median_row(rate: int, steps: list[Step]) -> dict[str, Any]:
     row: dict[str, Any] = {"rate": rate, "runs": len(steps)}
     for name in (
@@ -398,6 +403,7 @@ def _median_row(rate: int, steps: list[Step]) -> dict[str, Any]:
         "load_average",
     ):
         row[name] = median([getattr(step, name) for step in steps])
+    row["engine_us_per_event"] = median([engine_us_per_event(step) for step in steps])
     row["sustained"] = bool(row["unseen"] == 0 and row["lag_growth_ms_per_s"] < 5.0)
     if rate == TARGET_RATE:
         row["target"] = f"p99 ≤ {TARGET_P99_MS:g} ms"
@@ -408,9 +414,9 @@ def _median_row(rate: int, steps: list[Step]) -> dict[str, Any]:
 def markdown(rows: list[dict[str, Any]], options: Options) -> str:
     lines = [
         "| offered events/s | produced/s | applied/s | p50 ms | p99 ms | max ms "
-        "| not readable at stop | lag growth ms/s | engine CPU (cores) | load | sustained "
-        "| target |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "| not readable at stop | lag growth ms/s | engine CPU (cores) | engine µs/event "
+        "| load | sustained | target |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for row in rows:
         bound = "" if row["unseen"] == 0 else "≥ "
@@ -423,6 +429,7 @@ def markdown(rows: list[dict[str, Any]], options: Options) -> str:
             f"| {bound}{row['max_ms']:,.0f} "
             f"| {row['unseen']:,.0f} | {row['lag_growth_ms_per_s']:,.1f} "
             f"| {row.get('engine_cores', float('nan')):.2f} "
+            f"| {row.get('engine_us_per_event', float('nan')):,.0f} "
             f"| {row.get('load_average', float('nan')):.1f} "
             f"| {'yes' if row['sustained'] else 'no'} | {target} |"
         )
@@ -440,7 +447,8 @@ def markdown(rows: list[dict[str, Any]], options: Options) -> str:
         "readable) without bound; receipts not readable when the step stopped count with their "
         "age then, so its percentiles (≥) are lower bounds.",
         "`engine CPU` is the `skuflow run` process's CPU seconds per second while the receipts "
-        "were offered (all its threads); `load` the machine's 1-minute load average at the "
+        "were offered (all its threads), `engine µs/event` the same per event applied (at low "
+        "rates mostly the worker's polling); `load` the machine's 1-minute load average at the "
         "step's end: the engine, Kafka, PostgreSQL, Redis and this producer share the "
         f"machine's {os.cpu_count()} CPUs, and a worker waiting for a CPU shows as freshness.",
     ]

@@ -48,6 +48,7 @@ def test_a_sustainable_rate_is_readable_in_full_and_written_down(
     assert row["unseen"] == 0
     assert 0 < row["p50_ms"] <= row["p99_ms"] <= row["max_ms"]
     assert row["applied_per_s"] > 0  # (sustained or not depends on what else the machine runs)
+    assert row["engine_us_per_event"] > 0  # the engine's CPU per event applied
     written = json.loads((tmp_path / "out" / "freshness.json").read_text())
     assert written["rows"][0]["rate"] == 300
     assert "| 300 |" in (tmp_path / "out" / "freshness.md").read_text()

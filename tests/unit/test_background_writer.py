@@ -46,7 +46,7 @@ def test_a_failed_write_raises_at_the_next_send() -> None:
 
     writer = BackgroundWriter(write, "test-writer")
     writer.send([1])
-    writer._pending[0].exception(timeout=5)  # wait until the thread has failed
+    writer._pending[0][0].exception(timeout=5)  # wait until the thread has failed
     with pytest.raises(RuntimeError, match="gone"):
         writer.send([2])
     writer.close()
