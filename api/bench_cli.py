@@ -264,6 +264,16 @@ def memory(
     redis: Annotated[
         bool, typer.Option(help="Write the view to the running Redis (else in memory).")
     ] = True,
+    online_retail: Annotated[
+        bool,
+        typer.Option(
+            help="Measure the state after the Online Retail year instead of the synthetic "
+            "sizes (written as memory-year.json and .md)."
+        ),
+    ] = False,
+    limit_rows: Annotated[
+        int | None, typer.Option(help="With --online-retail: only the first N rows.", min=1)
+    ] = None,
     out: Annotated[Path, typer.Option(help="Folder for memory.json and .md.")] = Path(
         "bench-results"
     ),
@@ -272,6 +282,12 @@ def memory(
     from dataflows.bench import memory as figure
 
     services = _running_services() if redis else None
+    if online_retail:
+        year = figure.measure_year(
+            _data_dir_or_exit(), services, limit_rows=limit_rows, log=console.print
+        )
+        _write_figure(year, out)
+        return
     result = figure.measure(_sizes(sku_locations), runs, services, mix=mix, log=console.print)
     _write_figure(result, out)
 

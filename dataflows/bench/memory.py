@@ -42,7 +42,7 @@ import redis
 
 from connectors.inprocess import QueueSource, raw_event
 from connectors.memory_view import MemoryLiveView, MemoryLiveViewSink
-from connectors.replay import synthetic
+from connectors.replay import online_retail, synthetic
 from connectors.routing_config import routing_policy_for
 from connectors.services.base import ServiceInfo
 from dataflows.bench.report import Figure, median
@@ -53,6 +53,7 @@ from dataflows.replenishment import ReplenishmentTap
 from dataflows.routing import Routing
 from dataflows.runner import run_flow
 from state.catalog import Catalog
+from state.routing_outcome import site_of
 from state.stock import DEFAULT_WINDOW as WINDOW
 from state.stock import SkuStock
 
@@ -71,6 +72,7 @@ class StepState:
     memory_bytes: float  # estimated for all keys from the sample
     seen_bytes: float  # of it, the idempotency window (`SkuStock.seen`), for the fold
     fields: dict[str, float]  # of it, per `SkuStock` field, for the fold
+    sites: float = 0.0  # the fold's SKU-locations: sites where a SKU holds a position (scaled)
 
 
 def deep_size(roots: Iterable[object]) -> int:
@@ -113,6 +115,7 @@ def snapshot_states(recovery_dir: Path, seed: int = 5) -> list[StepState]:
         scale = len(found) / len(sample)
         stocks = [s for s in sample if isinstance(s, SkuStock)]
         seen = sum(deep_size([s.seen]) for s in stocks)
+        sites = sum(len({site_of(location) for location, _ in s.positions}) for s in stocks)
         fields = {
             name: deep_size([getattr(s, name) for s in stocks]) * scale
             for name in SkuStock.__dataclass_fields__
@@ -125,6 +128,7 @@ def snapshot_states(recovery_dir: Path, seed: int = 5) -> list[StepState]:
                 memory_bytes=deep_size(sample) * scale,
                 seen_bytes=seen * scale,
                 fields=fields if stocks else {},
+                sites=sites * scale,
             )
         )
     return states
@@ -182,13 +186,15 @@ def measure_once(
     catalog: Catalog,
     events: list[Any],
     services: dict[str, ServiceInfo] | None,
+    *,
+    catalog_name: str = "synthetic",
 ) -> dict[str, Any]:
     raws = [raw_event(event, f"bench/{n}") for n, event in enumerate(events)]
     source = QueueSource(maxsize=0)
     for raw in raws:
         source.put_raw(raw)
     source.close()
-    routing = Routing.for_catalog(catalog, routing_policy_for("synthetic", catalog))
+    routing = Routing.for_catalog(catalog, routing_policy_for(catalog_name, catalog))
     wiring = fresh_wiring(services, "benchmem") if services is not None else None
     if wiring is not None:
         sinks = wiring.sinks(catalog)
@@ -253,6 +259,42 @@ def measure(
     return Figure("memory", rows, markdown(rows, runs, mix), parameters=parameters)
 
 
+def measure_year(
+    data_dir: Path,
+    services: dict[str, ServiceInfo] | None,
+    *,
+    limit_rows: int | None = None,
+    log: Log = print,
+) -> Figure:
+    """The state after the Online Retail year (or its first `limit_rows` rows) has run through
+    the flow: what a SKU holds once it has lived, where the synthetic sizes give each
+    SKU-location three events. Per SKU-location means per site where a SKU holds a position."""
+    path = online_retail.data_file(data_dir)
+    catalog = online_retail.build_catalog(path)
+    events = list(online_retail.replay(path, limit_rows=limit_rows))
+    log(f"Online Retail: {len(events):,} events from {limit_rows or 'all'} rows; running the flow")
+    row = measure_once(0, catalog, events, services, catalog_name="online-retail")
+    fold = [step for step in row["steps"] if step["step"].startswith("fold")]
+    row |= {"run": 1, "sku_locations": round(sum(step["sites"] for step in fold))}
+    row["skus"] = sum(step["keys"] for step in fold)
+    log(
+        f"{row['skus']:,} SKUs at {row['sku_locations']:,} SKU-locations: state "
+        f"{_state_bytes(row) / row['sku_locations']:,.0f} B/SKU-location"
+    )
+    intro = (
+        f"Bytes per SKU-location after the Online Retail year ({limit_rows or 'all'} rows, "
+        f"{len(events):,} events, {row['skus']:,} SKUs stocked at {row['sku_locations']:,} "
+        "SKU-locations: the sites where a SKU holds a position).\n"
+    )
+    parameters = {
+        "online_retail": str(path),
+        "limit_rows": limit_rows,
+        "redis": bool(services),
+        "load_average": os.getloadavg(),
+    }
+    return Figure("memory-year", [row], markdown([row], 1, 0.0, intro=intro), parameters=parameters)
+
+
 def _state_bytes(row: dict[str, Any]) -> float:
     return float(sum(step["memory_bytes"] for step in row["steps"]))
 
@@ -265,10 +307,13 @@ def _step(row: dict[str, Any], name: str, field: str) -> float:
     return float(sum(s[field] for s in row["steps"] if s["step"].startswith(name)))
 
 
-def markdown(rows: list[dict[str, Any]], runs: int, mix: float) -> str:
+def markdown(rows: list[dict[str, Any]], runs: int, mix: float, *, intro: str = "") -> str:
     lines = [
-        f"Bytes per SKU-location (median of {runs}); every SKU-location received stock, then "
-        f"{mix:g} more events each of the synthetic mix.\n",
+        intro
+        or (
+            f"Bytes per SKU-location (median of {runs}); every SKU-location received stock, "
+            f"then {mix:g} more events each of the synthetic mix.\n"
+        ),
         "| SKU-locations | events | state in memory | of it: fold | of it: seen ids "
         "| of it: replenishment | of it: routing | state snapshot | RSS delta "
         "| Redis (MEMORY USAGE) | Redis used_memory Δ | target | met |",

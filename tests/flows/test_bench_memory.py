@@ -9,7 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
+from connectors.replay.online_retail import data_file
 from connectors.services.base import ServiceInfo
+from connectors.settings import Settings
 from dataflows.bench import memory
 
 runner = CliRunner()
@@ -31,6 +33,29 @@ def test_every_sku_of_the_stream_has_its_state_snapshotted_and_measured(tmp_path
     table = (tmp_path / "memory.md").read_text()
     assert "| target | met |" in table
     assert "≤ 300" in table
+
+
+def test_the_online_retail_state_is_measured_per_sku_location_where_skus_hold_stock(
+    tmp_path: Path,
+) -> None:
+    try:
+        data_file(Settings().data_dir)
+    except FileNotFoundError as exc:
+        pytest.fail(f"the Online Retail data is missing: {exc}", pytrace=False)
+    result = runner.invoke(
+        app,
+        [
+            *("bench", "memory", "--no-redis", "--online-retail", "--limit-rows", "3000"),
+            *("--out", str(tmp_path)),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads((tmp_path / "memory-year.json").read_text())["rows"]
+    fold = next(step for step in row["steps"] if step["step"] == "fold")
+    assert row["skus"] == fold["keys"] > 0
+    assert fold["keys"] <= row["sku_locations"] <= 4 * fold["keys"]  # four sites at most
+    assert 0 < fold["seen_bytes"] < fold["memory_bytes"]
+    assert "after the Online Retail year (3000 rows" in (tmp_path / "memory-year.md").read_text()
 
 
 def test_deep_size_counts_a_shared_object_once() -> None:

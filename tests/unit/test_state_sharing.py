@@ -115,16 +115,54 @@ def test_an_event_id_with_a_nul_cannot_be_remembered() -> None:
         SeenIds().add("bad\0id", 1024)
 
 
-def test_a_full_chunk_of_recent_ids_moves_to_the_older_sets() -> None:
+def test_a_full_chunk_of_recent_ids_moves_into_the_current_generation_as_keys() -> None:
     seen = SeenIds()
     for n in range(70):
         seen = seen.add(f"ev-{n}", 1024)
 
-    assert len(seen.older) == 1
-    assert len(seen.older[0]) == 64
+    assert len(seen.current) == 64 * 8  # 64 keys, 8 bytes each
+    assert seen.previous == b""
     assert len(seen) == 70
     assert all(f"ev-{n}" in seen for n in range(70))
     assert "ev-70" not in seen
+
+
+def test_a_full_generation_becomes_the_previous_one_and_the_one_before_is_forgotten() -> None:
+    seen = SeenIds()
+    for n in range(3 * 128 + 10):
+        seen = seen.add(f"ev-{n}", 128)
+
+    assert len(seen.previous) == 128 * 8  # ev-256 .. ev-383
+    assert seen.current == b""
+    assert all(f"ev-{n}" in seen for n in range(256, 394))
+    assert not any(f"ev-{n}" in seen for n in range(256))
+    assert len(seen) == 138
+
+
+def test_a_hot_skus_window_holds_a_thousand_ids_in_a_few_kilobytes() -> None:
+    seen = SeenIds()
+    for n in range(5000):
+        seen = seen.add(f"or-order-{536365 + n}", 1024)
+
+    held = len(seen.recent) + len(seen.current) + len(seen.previous)
+    assert len(seen) >= 1024
+    assert held <= 20_000
+    assert all(f"or-order-{536365 + n}" in seen for n in range(5000 - 1024, 5000))
+
+
+def test_the_window_restores_from_a_snapshot_and_from_one_of_sets_of_whole_ids() -> None:
+    seen = SeenIds()
+    for n in range(200):
+        seen = seen.add(f"ev-{n}", 1024)
+    assert pickle.loads(pickle.dumps(seen)) == seen
+
+    before_generations = SeenIds.__new__(SeenIds)
+    before_generations.__setstate__(
+        ["\0ev-9\0", (frozenset({"ev-1", "ev-2"}), frozenset({"ev-3"}))]
+    )
+    assert all(f"ev-{n}" in before_generations for n in (1, 2, 3, 9))
+    assert "ev-4" not in before_generations
+    assert len(before_generations) == 4
 
 
 def test_a_lead_time_book_that_learnt_nothing_restores_as_the_shared_one() -> None:
