@@ -109,6 +109,13 @@ def route(
         return [decoded]
     if raw.key is not None:
         return [(raw.key, (raw.key, decoded))]
+    return _addressed(catalog, raw, decoded, routing)
+
+
+def _addressed(
+    catalog: Catalog, raw: RawEvent, decoded: Event, routing: Routing | None
+) -> list[Keyed | PlanRecord | ToBatch | DeadLetter]:
+    """`route` of a stream topic's event once it is decoded."""
     skus = skus_of(decoded, catalog)
     if not skus:
         reason = f"{decoded.type} {decoded.event_id} names no SKU in the catalog"
@@ -194,11 +201,56 @@ def to_plan_message(record: PlanRecord) -> LogMessage:
 Routed = Keyed | PlanRecord | ToBatch | DeadLetter
 
 
+def _log_messages_batch(
+    catalog: Catalog,
+    routing: Routing | None,
+    raws: list[RawEvent],
+) -> list[LogMessage | DeadLetter]:
+    """A batch of stream events straight into the sequenced log's messages (and dead letters):
+    `route`, `to_log_message` and `to_plan_message` in one pass, without a keyed tuple and a
+    Python call per item in between. A SKU's part that is the event as it came (one SKU, not
+    planned) goes into the log as the bytes it came in: they decode to the same event (the
+    sequencer just decoded them), so its encoding again (about 3 µs) is saved. The log's
+    messages of a batch come first, in order, then its plans' (as the merge of the two streams
+    did), then its dead letters."""
+    messages: list[LogMessage | DeadLetter] = []
+    plans: list[LogMessage] = []
+    dead: list[DeadLetter] = []
+    for raw in raws:
+        if raw.key is None:
+            decoded: Event | DeadLetter | None = decode(raw)
+            routed = (
+                [decoded]
+                if isinstance(decoded, DeadLetter)
+                else _addressed(catalog, raw, cast(Event, decoded), routing)
+            )
+        else:  # not from a stream topic: as `route` takes it
+            decoded, routed = None, route(catalog, raw, routing)
+        for item in routed:
+            if isinstance(item, DeadLetter):
+                dead.append(item)
+            elif isinstance(item, PlanRecord):
+                plans.append(to_plan_message(item))
+            elif isinstance(item, ToBatch):  # pragma: no cover - only with a batch window
+                raise TypeError("a batch window's items take `_sequence`'s other path")
+            else:
+                sku, (_, part) = item
+                value = raw.payload if part is decoded else part.model_dump_json().encode()
+                messages.append(KafkaSinkMessage(sku.encode(), value))
+    messages.extend(plans)
+    messages.extend(dead)
+    return messages
+
+
+def _log_messages(batch: list[LogMessage | DeadLetter]) -> list[LogMessage]:
+    return [item for item in batch if not isinstance(item, DeadLetter)]
+
+
 def _route_batch(catalog: Catalog, routing: Routing | None, raws: list[RawEvent]) -> list[Routed]:
     return [item for raw in raws for item in route(catalog, raw, routing)]
 
 
-def _dead_letters(batch: list[Routed]) -> list[DeadLetter]:
+def _dead_letters(batch: list[Routed] | list[LogMessage | DeadLetter]) -> list[DeadLetter]:
     return [item for item in batch if isinstance(item, DeadLetter)]
 
 
@@ -357,6 +409,20 @@ def _sequence(
 ) -> Stream[DeadLetter]:
     """Decode, (route,) and key the stream topics' events into the sequenced log; return the
     dead letters. A routed order's plan goes into the log beside its parts."""
+    if routing is None or routing.batch_window is None:
+        raw = op.input("streams_input", flow, streams)
+        # RawEvent
+        out = op.flat_map_batch(
+            "streams_to_log_messages",
+            raw,
+            partial(_log_messages_batch, catalog, routing),
+        )
+        # KafkaSinkMessage(key=sku | PLAN_KEY + event id, value=the part | PlanRecord JSON)
+        # | DeadLetter
+        durable.output(
+            "sequenced_log", op.flat_map_batch("log_messages", out, _log_messages), log_sink, parts
+        )
+        return op.flat_map_batch("streams_dead_letters", out, _dead_letters)
     keyed, dead, plans = intake_with_plans("streams", flow, streams, catalog, routing)
     messages = op.map("to_log_message", keyed, to_log_message)
     # KafkaSinkMessage(key=sku, value=that SKU's part of the event)

@@ -55,8 +55,12 @@ class DeliveredPartition(StatelessSinkPartition[Outgoing]):
         self._producer = producer
         self._topic = topic
         self._failures: list[str] = []
-        # Per batch produced and not yet fully acknowledged: how many of its messages wait.
+        # Per batch produced and not yet known to be fully acknowledged: how many of its
+        # messages wait (batches wholly acknowledged are dropped from the left).
         self._batches: deque[_InFlight] = deque()
+        # How many of those batches still wait for a message: kept by the delivery reports
+        # (served on this thread, by `poll` and `flush`), so a batch asks no scan of them all.
+        self._open = 0
 
     def write_batch(self, items: Sequence[Outgoing]) -> None:
         """Produce `items` and wait until Kafka has acknowledged every one of them."""
@@ -78,25 +82,37 @@ class DeliveredPartition(StatelessSinkPartition[Outgoing]):
             return
         waiting = _InFlight(items)
         self._batches.append(waiting)
+        self._open += 1
         failures = self._failures
 
         def delivered(error: KafkaError | None, _message: Message) -> None:
             waiting.count -= 1
+            if waiting.count == 0:
+                self._open -= 1
             if error is not None:
                 failures.append(str(error))
 
+        produce, topic = self._producer.produce, self._topic
         for item in items:
-            headers: list[tuple[str, str | bytes | None]] = list(item.headers)
             while True:
                 try:
-                    self._producer.produce(
-                        item.topic or self._topic,
-                        value=item.value,
-                        key=item.key,
-                        headers=headers,
-                        timestamp=item.timestamp,
-                        on_delivery=delivered,
-                    )
+                    if item.headers:
+                        produce(
+                            item.topic or topic,
+                            value=item.value,
+                            key=item.key,
+                            headers=list(item.headers),
+                            timestamp=item.timestamp,
+                            on_delivery=delivered,
+                        )
+                    else:  # the usual message: no headers list to build and convert
+                        produce(
+                            item.topic or topic,
+                            value=item.value,
+                            key=item.key,
+                            timestamp=item.timestamp,
+                            on_delivery=delivered,
+                        )
                     break
                 except BufferError:  # the local queue is full: let deliveries drain it
                     self._producer.poll(0.1)
@@ -121,8 +137,10 @@ class DeliveredPartition(StatelessSinkPartition[Outgoing]):
         self._raise_on_refusals()
 
     def _unacknowledged(self) -> int:
-        self._batches = deque(waiting for waiting in self._batches if waiting.count > 0)
-        return len(self._batches)
+        batches = self._batches
+        while batches and batches[0].count <= 0:
+            batches.popleft()
+        return self._open
 
     def unacknowledged(self) -> list[Outgoing]:
         """Without waiting: the messages of every batch Kafka has not wholly acknowledged yet
@@ -131,7 +149,7 @@ class DeliveredPartition(StatelessSinkPartition[Outgoing]):
         self._producer.poll(0)
         self._raise_on_refusals()
         self._unacknowledged()
-        return [item for waiting in self._batches for item in waiting.items]
+        return [item for waiting in self._batches if waiting.count > 0 for item in waiting.items]
 
     def confirm_delivered(self) -> None:
         """Wait until every message produced so far is delivered; raise if Kafka refused any."""
@@ -145,6 +163,7 @@ class DeliveredPartition(StatelessSinkPartition[Outgoing]):
             )
             waiting = self._producer.flush(WAIT_LOG_SECONDS)
         self._batches.clear()
+        self._open = 0
         self._raise_on_refusals()
 
     def _raise_on_refusals(self) -> None:
