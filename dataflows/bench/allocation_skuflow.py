@@ -249,10 +249,14 @@ def _skuflow_clients(
 def _ledger_allocated(made: Deployment, decisions: int, options: Options) -> dict[str, int]:
     """Units allocated per SKU in the ledger, once it holds every acknowledged decision."""
     with connect(made.wiring) as conn:
-
+        # The decisions and the ledger have writers of their own: wait for both, or a ledger
+        # one epoch behind the decisions reads short.
         def complete() -> bool:
-            row = conn.execute("SELECT count(*) FROM routing_decision").fetchone()
-            return row is not None and int(row[0]) >= decisions
+            row = conn.execute(
+                "SELECT (SELECT count(*) FROM routing_decision),"
+                " (SELECT count(DISTINCT event_id) FROM ledger WHERE event_type = 'OrderPlaced')"
+            ).fetchone()
+            return row is not None and min(int(row[0]), int(row[1])) >= decisions
 
         wait_until(complete, options.drain, "the ledger catching up with the decisions")
         allocated: dict[str, int] = dict(
