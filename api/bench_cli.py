@@ -169,6 +169,13 @@ def replenishment(
     limit_rows: Annotated[
         int | None, typer.Option(help="Replay only the first N rows (default: the whole year).")
     ] = None,
+    level_shift: Annotated[
+        bool,
+        typer.Option(
+            help="skuflow's forecaster behind the per-series level-shift detector "
+            "(state/demand/level_shift.py; not yet the flow's forecaster)."
+        ),
+    ] = False,
     out: Annotated[
         Path, typer.Option(help="Folder for replenishment.json and replenishment.md.")
     ] = Path("bench-results"),
@@ -178,7 +185,7 @@ def replenishment(
     from api import replenishment_bench
 
     data_dir = _data_dir_or_exit()
-    options = replenishment_bench.Options(min_days=min_days, warmup=warmup)
+    options = replenishment_bench.Options(min_days=min_days, warmup=warmup, level_shift=level_shift)
     _document, markdown = replenishment_bench.run(
         data_dir, out, options=options, limit_rows=limit_rows, log=console.print
     )

@@ -53,6 +53,7 @@ from state.demand.evaluation import Method, Series, Summary, evaluate
 from state.demand.forecast import Forecast, Forecaster
 from state.demand.holt_winters import RiverHoltWinters
 from state.demand.intermittent import Croston, Tsb, sba
+from state.demand.level_shift import LevelShift, ShiftParams
 from state.demand.pooled import PooledDemandModel, PooledSeries
 from state.demand.selector import (
     SMOOTHING,
@@ -69,6 +70,10 @@ MONTHLY_WARMUP = 12
 SKUFLOW = SmoothingParams(alpha=0.05, gamma=0.0)  # the level; the weekly profile is pooled
 POOLED_PROFILE = SmoothingParams(alpha=0.1, gamma=0.1)  # learnt from the panel's total demand
 OWN_PROFILE = SmoothingParams(alpha=0.05, gamma=0.1)
+# The replenishment's forecaster (api.replenishment_bench.FORECASTER and SHIFT): a slow level with
+# a robust variance, alone and behind the level-shift detector (state.demand.level_shift).
+ROBUST = SmoothingParams(alpha=0.02, gamma=0.0, beta=0.01, clip=3.0)
+SHIFT = ShiftParams(fast_alpha=0.2, threshold=2.5, clip=3.0)
 BASELINE = "moving average 28"
 CHOSEN = "skuflow: smoothing, pooled weekly profile"
 POOLED_MEDIAN = "pooled online model (river): median"
@@ -76,6 +81,8 @@ POOLED_MEAN = "pooled online model (river): mean"
 CALENDAR = "skuflow: smoothing, pooled weekly profile, shop calendar"
 SHRUNK = "shrunk mean: skuflow × (share of days with demand)^0.3"
 HINDSIGHT = "bound (hindsight): future local level × the shop's day"
+ROBUST_LEVEL = "smoothing (α 0.02, robust variance), pooled weekly profile"
+LEVEL_SHIFT = "skuflow: level-shift detector on that smoothing, pooled weekly profile"
 CUSTOMERS = "customers' order timing (renewal per SKU-customer), pooled weekly profile, calendar"
 SHRINK_POWER = 0.3
 HINDSIGHT_DAYS = 28  # the bound's level: the series' mean over ±28 days, day t left out
@@ -290,6 +297,10 @@ def _smoothing(params: SmoothingParams) -> Callable[[Series], Forecaster]:
     return lambda s: SeasonalSmoothing.starting(params, (), s.phase)
 
 
+def _level_shift(series: Series) -> Forecaster:
+    return LevelShift(SeasonalSmoothing.starting(ROBUST, (), series.phase), SHIFT)
+
+
 def _auto(series: Series) -> Forecaster:
     """ADI/CV² picking TSB for intermittent and lumpy series (the textbook rule), else smoothing."""
     rules = {
@@ -319,6 +330,8 @@ def daily_methods(
         Method("Holt-Winters (river, wrapped)", lambda s: RiverHoltWinters(0.05, 0.0, 0.05)),
         Method("smoothing, own weekly profile", _smoothing(OWN_PROFILE)),
         Method(CHOSEN, _smoothing(SKUFLOW), pooled=POOLED_PROFILE),
+        Method(ROBUST_LEVEL, _smoothing(ROBUST), pooled=POOLED_PROFILE),
+        Method(LEVEL_SHIFT, _level_shift, pooled=POOLED_PROFILE),
         Method(CALENDAR, _calendar(closed), pooled=POOLED_PROFILE, closed=closed),
         Method(SHRUNK, _shrunk(closed), pooled=POOLED_PROFILE, closed=closed),
         Method("ADI/CV²: TSB if intermittent or lumpy", _auto, pooled=POOLED_PROFILE),
@@ -477,6 +490,7 @@ def model_costs(repeats: int = 20_000, count: int = 1000) -> list[dict[str, Any]
         ("Holt-Winters (river, wrapped)", RiverHoltWinters),
         ("skuflow daily forecaster (smoothing + ADI/CV² stats)", daily_forecaster),
         ("smoothing behind the shop calendar", _calendar_alone),
+        ("smoothing behind the level-shift detector", lambda: _level_shift(Series("", 0, ()))),
         ("pooled online model (river): a series + its own shared model", _pooled_alone),
     ]
     rows = []
@@ -643,7 +657,16 @@ def target(document: dict[str, Any]) -> dict[str, Any]:
             "rmsse_improvement": 1 - by_name[name]["rmsse"] / base["rmsse"],
             "bias": by_name[name]["bias"],
         }
-        for name in (CHOSEN, CUSTOMERS, POOLED_MEAN, POOLED_MEDIAN, SHRUNK, HINDSIGHT)
+        for name in (
+            CHOSEN,
+            ROBUST_LEVEL,
+            LEVEL_SHIFT,
+            CUSTOMERS,
+            POOLED_MEAN,
+            POOLED_MEDIAN,
+            SHRUNK,
+            HINDSIGHT,
+        )
         if name in by_name and by_name[name] is not chosen
     }
     return {

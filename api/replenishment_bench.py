@@ -11,8 +11,12 @@ Policies:
 - static min/max set at the end of the warm-up from the warm-up's average (what a planner could
   have known then); safety 7 or 14 days;
 - skuflow: pooled weekly-profile smoothing (α = 0.02, robust variance: errors clipped at 3σ),
-  learnt lead times, order-up-to with a 14-day review like the min/max rules; at cycle service
-  levels from 0.5 to 0.999 (the trade-off curve) and by ABC/XYZ class;
+  with `--level-shift` behind a level-shift detector per series (`state.demand.level_shift`: a
+  fast level, α_f = 0.2, learning demand clipped at 3σ; the slow level jumps to it when they
+  differ by 2.5σ of their difference: an option measured here, not yet the flow's forecaster),
+  learnt lead times,
+  order-up-to with a 14-day review like the min/max rules; at cycle service levels from 0.5
+  to 0.999 (the trade-off curve) and by ABC/XYZ class;
 - skuflow with EOQ: orders of ROP + EOQ in units (cycles ∝ 1/√demand, the square-root law) and
   the service level spread by cycle (`state.demand.policy.service_level_for_cycle`), one curve
   per order cost K: K = 0.35 places fewer orders than the hindsight min/max, K = 0.18 fewer than
@@ -50,10 +54,12 @@ from api.forecast_bench import machine
 from connectors.replay.demand_history import RetailDemand, online_retail_demand
 from state.demand.fill_bound import least_stock_days
 from state.demand.forecast import ErrorVariance
-from state.demand.simulation import MinMax, Outcome, SimSeries, Skuflow, simulate
+from state.demand.level_shift import LevelShift, ShiftParams
+from state.demand.simulation import LevelModel, MinMax, Outcome, SimSeries, Skuflow, simulate
 from state.demand.smoothing import SeasonalSmoothing, SmoothingParams
 
 FORECASTER = SmoothingParams(alpha=0.02, gamma=0.0, beta=0.01, clip=3.0)
+SHIFT = ShiftParams(fast_alpha=0.2, threshold=2.5, clip=3.0)  # the level-shift detector
 POOLED_PROFILE = SmoothingParams(alpha=0.1, gamma=0.1)
 LEVELS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
 ORDER_UP_TO = "skuflow, service level"  # the prefix of the order-up-to curve's policies
@@ -84,6 +90,7 @@ class Options:
     lead_time_mean: float = 7.0
     lead_time_std: float = 2.0
     seed: int = 7
+    level_shift: bool = False  # skuflow's forecaster behind `state.demand.level_shift`
 
 
 def lead_times(key: str, options: Options, count: int = 128) -> tuple[int, ...]:
@@ -163,6 +170,12 @@ def bound_policies() -> list[MinMax | Skuflow]:
         )
         for level in BOUND_LEVELS
     ]
+
+
+def forecaster(series: SimSeries, options: Options) -> LevelModel:
+    """skuflow's forecaster of one series: the smoothing, behind the level-shift detector."""
+    smoothing = SeasonalSmoothing.starting(FORECASTER, (), series.phase)
+    return LevelShift(smoothing, SHIFT) if options.level_shift else smoothing
 
 
 def known_level(series: SimSeries, warmup: int) -> SeasonalSmoothing:
@@ -359,7 +372,7 @@ def run(
     outcomes = simulate(
         series,
         policies(),
-        lambda s: SeasonalSmoothing.starting(FORECASTER, (), s.phase),
+        lambda s: forecaster(s, options),
         pooled=pooled,
         warmup=options.warmup,
     )
@@ -433,7 +446,8 @@ def to_markdown(document: dict[str, Any]) -> str:
         f"{document['series']} SKU-site series with demand on ≥ {o['min_days']} days "
         f"({document['units']:,.0f} units); warm-up {o['warmup']} days; lead times "
         f"N({o['lead_time_mean']:g}, {o['lead_time_std']:g}) days per order; review 14 days; "
-        f"simulated in {document['seconds']:.0f} s.",
+        f"simulated in {document['seconds']:.0f} s. skuflow's forecaster: "
+        + ("smoothing with the level-shift detector." if o.get("level_shift") else "smoothing."),
         "",
         "| policy | fill rate | average stock (units) | average stock (£) | orders |",
         "|---|---:|---:|---:|---:|",

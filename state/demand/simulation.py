@@ -21,8 +21,9 @@ learns, and then each policy starts with its own order-up-to level on hand.
 - Static min/max (what ERPs ship), set once with hindsight, from the series' average daily demand
   d̄ over the scored days (a generous baseline: it knows the year's average in advance):
   min = d̄·(L + safety days), max = min + d̄·review days, with L the nominal lead time.
-- skuflow: the forecaster (`state.demand.smoothing`, pooled weekly profile) gives d and σd over
-  the learnt lead time, the `LeadTimeBook` learns L and σL from the receipts, and
+- skuflow: the forecaster (`state.demand.smoothing`, pooled weekly profile; any `LevelModel`,
+  e.g. behind `state.demand.level_shift`) gives d and σd over the learnt lead time, the
+  `LeadTimeBook` learns L and σL from the receipts, and
   `state.demand.policy.plan` sets SS, ROP = d·L + SS and S = ROP + d·review days, every day.
   The service level is fixed, or set by ABC/XYZ class, recomputed every `reclassify_days` from
   the trailing demand (ABC by value, XYZ by the CV of weekly demand).
@@ -41,6 +42,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Protocol, Self
 
 from state.demand.forecast import Forecast
 from state.demand.lead_time import LeadTimeBook, LeadTimeEstimate
@@ -60,6 +62,19 @@ from state.demand.policy import (
 from state.demand.smoothing import SeasonalSmoothing
 
 SUPPLIER = "supplier"
+
+
+class LevelModel(Protocol):
+    """What the simulation asks of a series' forecaster: a `SeasonalSmoothing`, or a wrapper
+    such as `state.demand.level_shift.LevelShift`."""
+
+    def update(self, y: float) -> Self: ...
+
+    def horizon(self, n: int) -> Forecast: ...
+
+    def with_profile(self, profile: tuple[float, ...]) -> Self: ...
+
+
 DEFAULT_CLASS = "BY"  # until the first classification
 
 
@@ -169,14 +184,14 @@ def _at(day: int) -> datetime:
 def simulate(
     panel: Sequence[SimSeries],
     policies: Sequence[Policy],
-    make_forecaster: Callable[[SimSeries], SeasonalSmoothing],
+    make_forecaster: Callable[[SimSeries], LevelModel],
     pooled: SeasonalSmoothing | None = None,
     warmup: int = 28,
     reclassify_days: int = 28,
 ) -> list[Outcome]:
     """Run every policy on every series over the calendar; see the module doc."""
     end = max((s.start + len(s.demand) for s in panel), default=0)
-    models: list[SeasonalSmoothing | None] = [None] * len(panel)
+    models: list[LevelModel | None] = [None] * len(panel)
     stocks = [[_Stock() for _ in policies] for _ in panel]
     totals = [_Totals() for _ in policies]
     classes: dict[str, str] = {}
@@ -221,7 +236,7 @@ def _open(
     series: SimSeries,
     policies: Sequence[Policy],
     stocks: list[_Stock],
-    model: SeasonalSmoothing,
+    model: LevelModel,
     warmup: int,
 ) -> None:
     """Each policy starts with its order-up-to level on hand (min/max: its max; EOQ: ROP + EOQ)."""
@@ -317,7 +332,7 @@ def _skuflow_plan(
 class _Rates:
     """d and σd per day over n days from one day's forecaster, computed once per n."""
 
-    def __init__(self, model: SeasonalSmoothing) -> None:
+    def __init__(self, model: LevelModel) -> None:
         self._model = model
         self._by_days: dict[int, tuple[float, float]] = {}
 
