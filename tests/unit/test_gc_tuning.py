@@ -8,7 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from dataflows.gc_tuning import YOUNG_THRESHOLD, hold_collector_for_start_up, tune_for_streaming
+from dataflows.gc_tuning import (
+    YOUNG_THRESHOLD,
+    _FreezeSurvivors,
+    hold_collector_for_start_up,
+    tune_for_streaming,
+)
 
 
 @pytest.fixture
@@ -16,6 +21,7 @@ def collector_restored() -> Iterator[None]:
     """The pytest process's collector as it was, whatever the test did to it."""
     threshold = gc.get_threshold()
     yield
+    gc.callbacks[:] = [c for c in gc.callbacks if not isinstance(c, _FreezeSurvivors)]
     gc.unfreeze()
     gc.set_threshold(*threshold)
     gc.enable()
@@ -38,12 +44,8 @@ def test_start_up_objects_are_frozen_and_young_collections_come_less_often() -> 
 def test_cyclic_garbage_made_after_start_up_is_still_collected() -> None:
     tune_for_streaming()
 
-    class Node:
-        peer: object = None
-
-    first, second = Node(), Node()
-    first.peer, second.peer = second, first
-    del first, second
+    garbage = cycle()
+    del garbage
 
     assert gc.collect() >= 2
 
@@ -66,3 +68,38 @@ def test_the_collector_paused_for_start_up_runs_again_once_streaming() -> None:
     tune_for_streaming()
 
     assert gc.isenabled()
+
+
+class Node:
+    peer: object = None
+
+
+def cycle() -> list[Node]:
+    first, second = Node(), Node()
+    first.peer, second.peer = second, first
+    return [first, second]
+
+
+@pytest.mark.usefixtures("collector_restored")
+def test_what_survives_a_full_collection_is_frozen_so_the_next_one_does_not_walk_it() -> None:
+    tune_for_streaming()
+    state_grown_while_streaming = [{"sku": f"SKU-{n}"} for n in range(100)]
+
+    gc.collect()
+
+    assert all(obj is not state_grown_while_streaming for obj in gc.get_objects())
+
+
+@pytest.mark.usefixtures("collector_restored")
+def test_a_cycle_frozen_alive_that_became_garbage_is_found_by_the_next_sweep() -> None:
+    tune_for_streaming()
+    (survivors,) = [c for c in gc.callbacks if isinstance(c, _FreezeSurvivors)]
+    held = cycle()
+    gc.collect()  # frozen alive
+    del held[:]
+    assert gc.collect() == 0  # garbage now, but frozen: no full collection walks it
+
+    survivors.last_sweep -= survivors.sweep_seconds  # an hour has passed
+    gc.collect()  # unfreezes at its end
+    assert gc.collect() >= 2  # the sweep walks everything and finds the cycle
+    assert gc.get_freeze_count() > 0  # and its survivors are frozen again
