@@ -38,7 +38,9 @@ def decode_cursor(text: str) -> Cursor:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         occurred_at, event_id, sku, seq = json.loads(raw)
         moment = datetime.fromisoformat(occurred_at)
-        if moment.tzinfo is None or not all(isinstance(v, str) for v in (event_id, sku)):
+        if moment.tzinfo is None or not all(
+            isinstance(v, str) and "\x00" not in v for v in (event_id, sku)
+        ):
             raise ValueError(text)
         return (moment, event_id, sku, int(seq))
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):

@@ -40,6 +40,8 @@ from api.proposal_schemas import (
 from connectors.postgres.proposals import MAX_PAGE, Cursor, Decision
 from state.events import PurchaseOrderLine, PurchaseOrderPlaced
 
+NO_CONTROL = r"^[^\x00-\x1f\x7f]+$"  # no NUL (PostgreSQL refuses it) nor control characters
+
 router = APIRouter(prefix="/v1", tags=["proposals"])
 BuyerDep = Annotated[Principal, Depends(require(Role.BUYER))]
 ProposalIdPath = Annotated[str, Path(min_length=1, max_length=300, pattern=r"^[^\x00-\x1f\x7f/]+$")]
@@ -56,7 +58,7 @@ def decode_cursor(text: str) -> Cursor:
     try:
         at, proposal_id = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
         moment = datetime.fromisoformat(at)
-        if moment.tzinfo is None or not isinstance(proposal_id, str):
+        if moment.tzinfo is None or not isinstance(proposal_id, str) or "\x00" in proposal_id:
             raise ValueError(text)
         return (moment, proposal_id)
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
@@ -138,8 +140,8 @@ def read_proposals(
     deps: DepsDep,
     _: BuyerDep,
     status: Annotated[ProposalStatus | None, Query()] = None,
-    sku: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
-    site: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    sku: Annotated[str | None, Query(min_length=1, max_length=128, pattern=NO_CONTROL)] = None,
+    site: Annotated[str | None, Query(min_length=1, max_length=128, pattern=NO_CONTROL)] = None,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> ProposalPagePublic:

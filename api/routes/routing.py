@@ -21,6 +21,8 @@ from api.errors import READ, described, not_found, unprocessable
 from api.routing_schemas import RoutingDecisionPublic, RoutingPagePublic
 from connectors.postgres.decisions import MAX_PAGE, Cursor
 
+NO_CONTROL = r"^[^\x00-\x1f\x7f]+$"  # no NUL (PostgreSQL refuses it) nor control characters
+
 router = APIRouter(prefix="/v1/routing", tags=["routing"])
 RoutingReaderDep = Annotated[Principal, Depends(require(Role.ANALYST, Role.CHANNEL))]
 OrderIdPath = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f/]+$")]
@@ -35,7 +37,7 @@ def decode_cursor(text: str) -> Cursor:
     try:
         decided_at, order_id = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
         moment = datetime.fromisoformat(decided_at)
-        if moment.tzinfo is None or not isinstance(order_id, str):
+        if moment.tzinfo is None or not isinstance(order_id, str) or "\x00" in order_id:
             raise ValueError(text)
         return (moment, order_id)
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
@@ -50,7 +52,7 @@ def decode_cursor(text: str) -> Cursor:
 def read_decisions(
     deps: DepsDep,
     _: RoutingReaderDep,
-    zone: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    zone: Annotated[str | None, Query(min_length=1, max_length=64, pattern=NO_CONTROL)] = None,
     since: Annotated[AwareDatetime | None, Query(description="decided_at ≥ since")] = None,
     until: Annotated[AwareDatetime | None, Query(description="decided_at < until")] = None,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,

@@ -10,7 +10,7 @@ import psycopg
 from fastapi.testclient import TestClient
 
 from api.auth import Role
-from api.routes.proposals import purchase_order_event, purchase_order_id
+from api.routes.proposals import encode_cursor, purchase_order_event, purchase_order_id
 from connectors.postgres.proposals import ReorderProposalWriter
 from state.demand.proposals import ReorderProposed
 from tests.api.conftest import Engine, wait_until
@@ -100,6 +100,16 @@ def test_proposals_are_paged_and_filtered(
     assert [i["sku"] for i in at_man.json()["items"]] == ["TEAL-KETTLE"]
     bad = client.get("/v1/proposals", params={"cursor": "nonsense"}, headers=buyer)
     assert bad.status_code == 422
+
+
+def test_a_filter_or_cursor_holding_a_nul_is_refused_not_sent_to_postgresql(
+    client: TestClient, as_role: Headers
+) -> None:
+    buyer = as_role(Role.BUYER)
+    crafted = encode_cursor((datetime(2011, 1, 1, tzinfo=UTC), "p\x00"))
+
+    for params in ({"sku": "RETRO\x00CLOCK"}, {"site": "L\x00N"}, {"cursor": crafted}):
+        assert client.get("/v1/proposals", params=params, headers=buyer).status_code == 422
 
 
 def test_only_buyers_and_admins_see_proposals(client: TestClient, as_role: Headers) -> None:
