@@ -15,9 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.routing_schemas import RoutingDecisionPublic
 from state.events import Code, OrderLine, ShipTo
 
+NO_CONTROL = r"^[^\x00-\x1f\x7f]+$"  # no NUL (PostgreSQL refuses it) nor control characters
 Sku = Annotated[
     str,
-    Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$", examples=["RETRO-CLOCK"]),
+    Field(min_length=1, max_length=128, pattern=NO_CONTROL, examples=["RETRO-CLOCK"]),
 ]
 OrderId = Annotated[
     str,

@@ -18,12 +18,12 @@ from pydantic import AwareDatetime
 
 from api.deps import AnalystDep, DepsDep
 from api.errors import READ, described, unprocessable
-from api.schemas import LedgerKind, LedgerPagePublic, LedgerRowPublic, Sku
+from api.schemas import NO_CONTROL, LedgerKind, LedgerPagePublic, LedgerRowPublic, Sku
 from connectors.postgres.queries import MAX_PAGE, Cursor, LedgerRow
 
 router = APIRouter(prefix="/v1", tags=["ledger"])
 
-Text = Annotated[str, Query(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Text = Annotated[str, Query(min_length=1, max_length=128, pattern=NO_CONTROL)]
 
 
 def encode_cursor(cursor: Cursor) -> str:

@@ -37,10 +37,9 @@ from api.proposal_schemas import (
     ProposalPublic,
     ProposalStatus,
 )
+from api.schemas import NO_CONTROL
 from connectors.postgres.proposals import MAX_PAGE, Cursor, Decision
 from state.events import PurchaseOrderLine, PurchaseOrderPlaced
-
-NO_CONTROL = r"^[^\x00-\x1f\x7f]+$"  # no NUL (PostgreSQL refuses it) nor control characters
 
 router = APIRouter(prefix="/v1", tags=["proposals"])
 BuyerDep = Annotated[Principal, Depends(require(Role.BUYER))]

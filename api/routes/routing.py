@@ -19,9 +19,8 @@ from api.auth import Principal, Role
 from api.deps import DepsDep, require
 from api.errors import READ, described, not_found, unprocessable
 from api.routing_schemas import RoutingDecisionPublic, RoutingPagePublic
+from api.schemas import NO_CONTROL
 from connectors.postgres.decisions import MAX_PAGE, Cursor
-
-NO_CONTROL = r"^[^\x00-\x1f\x7f]+$"  # no NUL (PostgreSQL refuses it) nor control characters
 
 router = APIRouter(prefix="/v1/routing", tags=["routing"])
 RoutingReaderDep = Annotated[Principal, Depends(require(Role.ANALYST, Role.CHANNEL))]
