@@ -78,6 +78,8 @@ class MemoryLiveView:
 
     def _store(self, snapshot: SkuSnapshot) -> None:
         before = self._skus.get(snapshot.sku)
+        if before is not None and before.version > snapshot.version:
+            return  # a newer view of the SKU is held: this one is older (see `SkuView.version`)
         self._skus[snapshot.sku] = snapshot
         if before is None or before.atp_key() != snapshot.atp_key():
             self._last_seq += 1

@@ -62,6 +62,7 @@ class SkuSnapshot:
     atp_network: int
     atp_sites: Mapping[str, int]
     atp_channels: Mapping[str, int]
+    version: int = 0  # `SkuView.version`: a store keeps the higher of two (0: written before it)
 
     def atp_key(self) -> tuple[int, tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]:
         """The ATP figures as one comparable value: a change notice is due when it changes."""
@@ -143,6 +144,7 @@ def snapshot_of(view: SkuView) -> SkuSnapshot:
         atp_network=view.atp.network,
         atp_sites=dict(sorted(view.atp.sites.items())),
         atp_channels=dict(sorted(view.atp.channels.items())),
+        version=view.version,
     )
 
 

@@ -150,6 +150,7 @@ class FoldLogic(
     def on_batch(self, values: list[tuple[str, Event]]) -> tuple[list[Folded | Applied], bool]:
         emitted: list[Folded | Applied] = []
         last_moved: Event | None = None
+        moved_version = 0  # the SKU's version just after `last_moved` (`view_of`)
         resumed, self._resumed = self._resumed, None
         # Resumed from a snapshot: if the first batch is nothing but redeliveries (which move
         # nothing, so no view would follow), it still writes the SKU's view (absolute values, so
@@ -164,17 +165,18 @@ class FoldLogic(
                 emitted.append(Applied(event, outputs, stock))
             # `apply` ends the outputs of an event that moved stock with its `StockChanged`.
             if outputs and isinstance(outputs[-1], StockChanged):
-                last_moved = event
+                last_moved, moved_version = event, stock.version
             if redeliveries:
                 redeliveries = all(isinstance(o, Duplicate) for o in outputs)
         self._stock = stock
         # A SKU outside the catalog has a state (the ids of its refused events, so a redelivery
         # is a duplicate, not a second dead letter) but never a view.
         known = stock is not None and stock.sku in catalog.skus
-        if redeliveries and last_moved is None and values and known:
-            last_moved = values[-1][1]
+        if redeliveries and last_moved is None and values and known and stock is not None:
+            last_moved, moved_version = values[-1][1], stock.version
         if last_moved is not None and stock is not None:
-            emitted.append(view_of(stock, catalog, last_moved.occurred_at, last_moved.event_id))
+            at, event_id = last_moved.occurred_at, last_moved.event_id
+            emitted.append(view_of(stock, catalog, at, event_id, moved_version))
         return emitted, StatefulBatchLogic.RETAIN
 
     def snapshot(self) -> Packed | PackedWhenWritten:

@@ -301,6 +301,11 @@ class SkuStock:
     # EPC -> (zone, time of the last read that was a sighting): RFID readers report a tag many
     # times a second; only a read in a new zone, or after `REPEAT_READ_SECONDS`, is news.
     tag_reads: Mapping[str, tuple[str, datetime]] = field(default_factory=_empty)
+    # How many events this SKU has taken in (every one `remember`ed: applied or refused, never a
+    # duplicate). It only grows, and the same sequenced log gives the same numbers on any
+    # replay, so a view carries it and a store keeps the higher of two versions: after a
+    # restart, a view the crashed run had already replaced is not written over the newer one.
+    version: int = 0
 
     # Snapshots (Bytewax pickles the state): the shared `EMPTY` is written as `{}` and the
     # positions as a dict, and restoring shares again what `state.shared` shares, so a restored
@@ -311,12 +316,14 @@ class SkuStock:
             dict(value) if value is EMPTY or value is self.positions else value
             for value in (
                 self.sku, self.positions, self.lots, self.reservations, self.in_transit,
-                self.inbound, self.seen, self.window, self.tag_reads,
+                self.inbound, self.seen, self.window, self.tag_reads, self.version,
             )
         ]  # fmt: skip
 
     def __setstate__(self, state: list[Any]) -> None:
-        sku, positions, lots, reservations, in_transit, inbound, seen, window, tag_reads = state
+        # (snapshots written before `version` existed have nine fields: their version is 0)
+        sku, positions, lots, reservations, in_transit, inbound, seen, window, tag_reads = state[:9]
+        version = state[9] if len(state) > 9 else 0
         restored = {
             "sku": sku,
             "positions": shared_positions(positions),
@@ -327,6 +334,7 @@ class SkuStock:
             "seen": seen,
             "window": DEFAULT_WINDOW if window == DEFAULT_WINDOW else window,  # one int, shared
             "tag_reads": shared_mapping(tag_reads),
+            "version": version,
         }
         for name, value in restored.items():
             object.__setattr__(self, name, value)  # frozen: the dataclass's own way in
@@ -348,7 +356,7 @@ class SkuStock:
         positions = self.positions.with_position(key, position)
         return SkuStock(
             self.sku, positions, self.lots, self.reservations, self.in_transit,
-            self.inbound, self.seen, self.window, self.tag_reads,
+            self.inbound, self.seen, self.window, self.tag_reads, self.version,
         )  # fmt: skip
 
     def with_reservation(self, reservation: Reservation) -> SkuStock:
@@ -359,7 +367,7 @@ class SkuStock:
             others[reservation.order_id] = reservation
         return SkuStock(
             self.sku, self.positions, self.lots, shared_mapping(others), self.in_transit,
-            self.inbound, self.seen, self.window, self.tag_reads,
+            self.inbound, self.seen, self.window, self.tag_reads, self.version,
         )  # fmt: skip
 
     def expiry(self, lot: str) -> date | None:
@@ -373,7 +381,7 @@ class SkuStock:
         seen = self.seen.add(event_id, self.window)
         return SkuStock(
             self.sku, self.positions, self.lots, self.reservations, self.in_transit,
-            self.inbound, seen, self.window, self.tag_reads,
+            self.inbound, seen, self.window, self.tag_reads, self.version + 1,
         )  # fmt: skip
 
     def in_transit_to(self, site: str, lot: str) -> int:

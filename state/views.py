@@ -36,10 +36,22 @@ class SkuView:
     in_transit: int
     on_order: int
     atp: AtpReport
+    version: int = 0  # the SKU's `SkuStock.version`: a store never replaces a view by an older one
 
 
-def view_of(stock: SkuStock, catalog: Catalog, updated_at: datetime, event_id: str) -> SkuView:
-    """Snapshot `stock` for the live view; ATP as of the event's date."""
+def view_of(
+    stock: SkuStock,
+    catalog: Catalog,
+    updated_at: datetime,
+    event_id: str,
+    version: int | None = None,
+) -> SkuView:
+    """Snapshot `stock` for the live view; ATP as of the event's date.
+
+    `version`: the SKU's version just after `event_id`, the last event that moved its stock
+    (default `stock.version`). Events that move nothing change nothing a view shows, so a view
+    made after a batch is stamped with the version of its last move: the same figure however
+    the events were batched, and never more than a later move's."""
     as_of = updated_at.date()
     # One pass over the positions (a `PositionMap` gives them in sorted key order), summing
     # the two supply buckets as it goes: `stock.totals()` would add all seven buckets of every
@@ -65,4 +77,5 @@ def view_of(stock: SkuStock, catalog: Catalog, updated_at: datetime, event_id: s
         in_transit=in_transit,
         on_order=on_order,
         atp=atp_report(stock, catalog, as_of),
+        version=stock.version if version is None else version,
     )

@@ -23,6 +23,7 @@ def view_json(view: SkuView) -> bytes:
         "as_of": view.as_of.isoformat(),
         "updated_at": view.updated_at.isoformat(),
         "last_event_id": view.last_event_id,
+        "version": view.version,
         "positions": [
             # `Quantities.as_dict()` spelled out (it walks `dataclasses.fields` per position)
             {

@@ -78,12 +78,19 @@ def _copy_in(table: str, columns: Sequence[str]) -> sql.Composed:
     return sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(f"{table}_in"), _names(columns))
 
 
-def _insert_from_staging(table: str, columns: Sequence[str]) -> sql.Composed:
-    return sql.SQL("INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging}").format(
+def _insert_from_staging(
+    table: str, columns: Sequence[str], *, newer_only: bool = False
+) -> sql.Composed:
+    """INSERT INTO table SELECT FROM its staging table; `newer_only`: only the rows of SKUs
+    still in `sku_supply_in` (a view older than the stored one has been dropped from it)."""
+    query = sql.SQL("INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging}").format(
         table=sql.Identifier(table),
         columns=_names(columns),
         staging=sql.Identifier(f"{table}_in"),
     )
+    if newer_only:
+        query += sql.SQL(" WHERE sku IN (SELECT sku FROM sku_supply_in)")
+    return query
 
 
 STAGED = ("ledger", "current_stock", "sku_supply", "sku_atp")
@@ -95,22 +102,28 @@ INSERT_LEDGER = _insert_from_staging("ledger", rows.LEDGER_COLUMNS) + sql.SQL(
 INSERT_DEAD_LETTERS = _unnest("dead_letter", rows.DEAD_LETTER_COLUMNS, rows.DEAD_LETTER_TYPES)
 INSERT_DEAD_LETTERS += sql.SQL(" ON CONFLICT (origin, code) DO NOTHING")
 # A batch's views are copied into the staging tables, then replace their SKUs' rows in one
-# round trip: the SKUs are those of `sku_supply_in` (every view has exactly one supply row).
+# round trip: the SKUs are those of `sku_supply_in` (every view has exactly one supply row),
+# less those whose stored view has a higher version (a resumed run writing again what the
+# crashed one had since replaced: `SkuStock.version`), which are dropped from it first.
 COPY_STOCK = _copy_in("current_stock", rows.STOCK_COLUMNS)
 COPY_SUPPLY = _copy_in("sku_supply", rows.SUPPLY_COLUMNS)
 COPY_ATP = _copy_in("sku_atp", rows.ATP_COLUMNS)
 REPLACE_VIEWS = sql.SQL("; ").join(
     [
+        sql.SQL(
+            "DELETE FROM sku_supply_in AS new USING sku_supply AS held"
+            " WHERE held.sku = new.sku AND held.version > new.version"
+        ),
         sql.SQL("DELETE FROM current_stock WHERE sku IN (SELECT sku FROM sku_supply_in)"),
-        _insert_from_staging("current_stock", rows.STOCK_COLUMNS),
+        _insert_from_staging("current_stock", rows.STOCK_COLUMNS, newer_only=True),
         _insert_from_staging("sku_supply", rows.SUPPLY_COLUMNS)
         + sql.SQL(
             " ON CONFLICT (sku) DO UPDATE SET in_transit = excluded.in_transit,"
             " on_order = excluded.on_order, updated_at = excluded.updated_at,"
-            " last_event_id = excluded.last_event_id"
+            " last_event_id = excluded.last_event_id, version = excluded.version"
         ),
         sql.SQL("DELETE FROM sku_atp WHERE sku IN (SELECT sku FROM sku_supply_in)"),
-        _insert_from_staging("sku_atp", rows.ATP_COLUMNS),
+        _insert_from_staging("sku_atp", rows.ATP_COLUMNS, newer_only=True),
     ]
 )
 

@@ -86,7 +86,7 @@ STOCK_COLUMNS = (
     "last_event_id",
 )
 STOCK_TYPES = ("text", "text", "text", *("bigint",) * 6, "timestamptz", "text")
-SUPPLY_COLUMNS = ("sku", "in_transit", "on_order", "updated_at", "last_event_id")
+SUPPLY_COLUMNS = ("sku", "in_transit", "on_order", "updated_at", "last_event_id", "version")
 SUPPLY_TYPES = ("text", "bigint", "bigint", "timestamptz", "text")
 ATP_COLUMNS = ("sku", "scope", "name", "atp", "as_of", "updated_at")
 ATP_TYPES = ("text", "text", "text", "bigint", "date", "timestamptz")
@@ -200,7 +200,7 @@ def stock_lines(view: SkuView, updated_at: str) -> str:
 def supply_line(view: SkuView, updated_at: str) -> str:
     return (
         f"{field(view.sku)}\t{view.in_transit}\t{view.on_order}\t{updated_at}\t"
-        f"{field(view.last_event_id)}\n"
+        f"{field(view.last_event_id)}\t{view.version}\n"
     )
 
 

@@ -44,9 +44,9 @@ def stored_views(conn: psycopg.Connection) -> Iterator[SkuView]:
         positions[sku].append(PositionView(location, lot, buckets))
         stamps[sku] = max(stamps.get(sku, (EPOCH, "")), (at, eid))
     supply = {
-        sku: (in_transit, on_order, at, eid)
-        for sku, in_transit, on_order, at, eid in conn.execute(
-            "SELECT sku, in_transit, on_order, updated_at, last_event_id FROM sku_supply"
+        sku: (in_transit, on_order, at, eid, version)
+        for sku, in_transit, on_order, at, eid, version in conn.execute(
+            "SELECT sku, in_transit, on_order, updated_at, last_event_id, version FROM sku_supply"
         )
     }
     atp: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
@@ -57,7 +57,7 @@ def stored_views(conn: psycopg.Connection) -> Iterator[SkuView]:
         atp[sku][scope][name] = figure
         as_of[sku] = day
     for sku in sorted(set(positions) | set(supply) | set(atp)):
-        in_transit, on_order, at, eid = supply.get(sku, (0, 0, EPOCH, ""))
+        in_transit, on_order, at, eid, version = supply.get(sku, (0, 0, EPOCH, "", 0))
         updated_at, last_event = max(stamps.get(sku, (EPOCH, "")), (at, eid))
         figures = atp[sku]
         report = AtpReport(
@@ -76,6 +76,7 @@ def stored_views(conn: psycopg.Connection) -> Iterator[SkuView]:
             in_transit=in_transit,
             on_order=on_order,
             atp=report,
+            version=version,
         )
 
 

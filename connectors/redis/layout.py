@@ -22,6 +22,7 @@ ON_ORDER = "on_order"
 AS_OF = "as_of"
 UPDATED_AT = "updated_at"
 LAST_EVENT_ID = "last_event_id"
+VERSION = "version"
 ATP_NETWORK = "atp:network"
 ATP_SITE = "atp:site:"
 ATP_CHANNEL = "atp:channel:"
@@ -88,10 +89,11 @@ class Encoded:
     sku: str
     fields: list[str]  # the hash: fixed fields, then the ATP fields (all named "atp:...")
     change: list[str]  # the stream entry
+    version: int  # `SkuView.version`: the script keeps a stored view of a higher one
 
     def document(self) -> str:
-        """One JSON array [sku, fields, change]: one script argument per SKU."""
-        return _COMPACT([self.sku, self.fields, self.change])
+        """One JSON array [sku, fields, change, version]: one script argument per SKU."""
+        return _COMPACT([self.sku, self.fields, self.change, self.version])
 
 
 def encode(view: SkuView) -> Encoded:
@@ -108,6 +110,7 @@ def encode(view: SkuView) -> Encoded:
         AS_OF, view.as_of.isoformat(),
         UPDATED_AT, updated_at,
         LAST_EVENT_ID, view.last_event_id,
+        VERSION, str(view.version),
         ATP_NETWORK, network,
     ]  # fmt: skip
     for site, figure in sites.items():
@@ -121,7 +124,7 @@ def encode(view: SkuView) -> Encoded:
         "channels", _COMPACT(channels),
         "updated_at", updated_at,
     ]  # fmt: skip
-    return Encoded(view.sku, fields, change)
+    return Encoded(view.sku, fields, change, view.version)
 
 
 def _pairs(flat: list[str]) -> dict[str, str]:
@@ -153,6 +156,7 @@ def snapshot_from_fields(sku: str, fields: Mapping[str, str]) -> SkuSnapshot:
         as_of=date.fromisoformat(fields[AS_OF]),
         updated_at=datetime.fromisoformat(fields[UPDATED_AT]),
         last_event_id=fields[LAST_EVENT_ID],
+        version=int(fields.get(VERSION, 0)),  # (a hash written before versions: 0)
         positions=tuple(PositionSnapshot(*row) for row in json.loads(fields[POSITIONS])),
         in_transit=int(fields[IN_TRANSIT]),
         on_order=int(fields[ON_ORDER]),

@@ -8,7 +8,9 @@ Layout, under a prefix (default "skuflow"):
   `in_transit`, `on_order`   base units
   `atp:network`, `atp:site:<SITE>`, `atp:channel:<CHANNEL>`   ATP in base units
   `as_of` (ISO date of the ATP), `updated_at` (ISO time of the last event applied),
-  `last_event_id`
+  `last_event_id`, `version` (the SKU's `SkuStock.version`: a write never replaces a hash of
+  a higher version, so the view never goes back in time, not even when a resumed run writes
+  again what the crashed one had already replaced)
 - `{prefix}:skus`, a sorted set of every SKU written (all scores 0, so it pages in name order
   with ZRANGE BYLEX).
 - `{prefix}:changes`, a stream with one entry per SKU whose ATP figures changed in a write:
@@ -90,12 +92,13 @@ CHUNK = 500  # SKUs per script call: each call blocks Redis for a few millisecon
 
 # KEYS: [1] the SKU set, [2] the changes stream, [3...] one SKU hash per document in ARGV.
 # ARGV: [1] the stream's MAXLEN, [2...] one `layout.Encoded.document()` per SKU:
-#       [sku, [field, value, ...], [stream field, value, ...]]; ATP fields are named "atp:...".
-# Returns how many change notices it added.
+#       [sku, [field, value, ...], [stream field, value, ...], version]; ATP fields are named
+#       "atp:...". A SKU whose stored hash has a higher `version` is left as it is.
+# Returns {change notices added, views left alone because the stored one is newer}.
 WRITE_SKUS = """
-local added = 0
+local added, older = 0, 0
 for i = 3, #KEYS do
-  local sku, fields, change = unpack(cjson.decode(ARGV[i - 1]))
+  local sku, fields, change, version = unpack(cjson.decode(ARGV[i - 1]))
   local key = KEYS[i]
   local names, values = {}, {}
   for j = 1, #fields, 2 do
@@ -104,25 +107,29 @@ for i = 3, #KEYS do
       values[#values + 1] = fields[j + 1]
     end
   end
-  local stored = redis.call('HMGET', key, unpack(names))
-  local length = redis.call('HLEN', key)
-  local same_fields = length == #fields / 2
-  local changed = not same_fields
-  for j = 1, #names do
-    if stored[j] ~= values[j] then
-      changed = true
-      if not stored[j] then same_fields = false end
+  local stored = redis.call('HMGET', key, 'version', unpack(names))
+  if stored[1] and tonumber(stored[1]) > version then
+    older = older + 1
+  else
+    local length = redis.call('HLEN', key)
+    local same_fields = length == #fields / 2
+    local changed = not same_fields
+    for j = 1, #names do
+      if stored[j + 1] ~= values[j] then
+        changed = true
+        if not stored[j + 1] then same_fields = false end
+      end
     end
+    if changed then
+      redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', unpack(change))
+      added = added + 1
+    end
+    if length > 0 and not same_fields then redis.call('DEL', key) end
+    redis.call('HSET', key, unpack(fields))
+    redis.call('ZADD', KEYS[1], 0, sku)
   end
-  if changed then
-    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', unpack(change))
-    added = added + 1
-  end
-  if length > 0 and not same_fields then redis.call('DEL', key) end
-  redis.call('HSET', key, unpack(fields))
-  redis.call('ZADD', KEYS[1], 0, sku)
 end
-return added
+return {added, older}
 """
 
 # Records a write in the meta hash KEYS[1]. ARGV: [1] the `last_event_at` field, [2] the newest

@@ -272,6 +272,34 @@ def test_only_the_last_view_of_a_sku_in_a_batch_is_kept(live_view: LiveView) -> 
     assert [(c.sku, c.network) for c in notices] == [("TEAL-KETTLE", 4), ("RETRO-CLOCK", 3)]
 
 
+def test_an_older_view_never_replaces_a_newer_one(live_view: LiveView) -> None:
+    # A run resumed after a crash writes again the views its snapshot carried, which the
+    # crashed run may already have replaced with newer ones before it died.
+    shop = Shop()
+    received = shop.receive("RETRO-CLOCK", 10)
+    ordered = shop.order("RETRO-CLOCK", 3, minutes=1)
+    live_view.write([ordered])
+    notices = live_view.changes()
+
+    live_view.write([received])
+
+    assert live_view.read("RETRO-CLOCK") == snapshot_of(ordered)
+    assert live_view.changes() == notices
+    assert (received.version, ordered.version) == (1, 2)
+
+
+def test_a_view_of_the_same_version_is_written_again(live_view: LiveView) -> None:
+    shop = Shop()
+    received = shop.receive("RETRO-CLOCK", 10)
+    live_view.write([shop.receive("TEAL-KETTLE", 4)])
+    again = Shop().receive("RETRO-CLOCK", 7)  # another history's first event: version 1 too
+
+    live_view.write([received])
+    live_view.write([again])
+
+    assert live_view.read("RETRO-CLOCK") == snapshot_of(again)
+
+
 def test_meta_reports_the_last_event_time(live_view: LiveView) -> None:
     shop = Shop()
     older = shop.receive("RETRO-CLOCK", 10, minutes=5)
@@ -375,6 +403,7 @@ def test_the_redis_hash_holds_the_documented_fields(
         b"as_of": b"2025-03-01",
         b"updated_at": b"2025-03-01T09:00:00+00:00",
         b"last_event_id": b"ev-1",
+        b"version": b"1",
     }
     assert redis_client.zrange(f"{unique}:skus", 0, -1) == [b"RETRO-CLOCK"]
     assert redis_client.xlen(f"{unique}:changes") == 1

@@ -385,6 +385,26 @@ def test_replacing_a_skus_view_removes_positions_that_went_to_zero(
     ]
 
 
+def test_an_older_view_never_replaces_a_newer_one(
+    ledger: PostgresLedger, pg_schema: psycopg.Connection, fold: Fold
+) -> None:
+    # A run resumed after a crash writes again what its snapshot carried: the crashed run may
+    # already have written newer views of those SKUs (and their ledger rows) before it died.
+    received = fold.items(fold.received("RETRO-CLOCK", 12, at=LON_DOCK))
+    put_away = fold.items(fold.put_away("RETRO-CLOCK", 12, LON_DOCK, LON_A, minutes=1))
+    ledger.write(received + put_away)
+
+    ledger.write(received)  # the older view, and ledger rows already there
+
+    assert queries.current_stock(pg_schema, "RETRO-CLOCK") == {
+        (LON_A, ""): Quantities(available=12)
+    }
+    assert pg_schema.execute("SELECT version FROM sku_supply").fetchall() == [(2,)]
+    assert pg_schema.execute(
+        "SELECT count(*) FROM sku_atp WHERE sku = 'RETRO-CLOCK' AND scope = 'network'"
+    ).fetchone() == (1,)
+
+
 def test_only_the_last_view_of_a_sku_in_a_batch_is_kept(
     ledger: PostgresLedger, pg_schema: psycopg.Connection, fold: Fold
 ) -> None:

@@ -45,12 +45,14 @@ def test_random_strings_encode_as_the_standard_encoder_does() -> None:
 
 
 def as_it_was(view: SkuView) -> bytes:
-    """The stock-changes message as session 9 wrote it (the standard encoder, `as_dict`)."""
+    """The stock-changes message as session 9 wrote it (the standard encoder, `as_dict`), with
+    the view's version since session 12."""
     document = {
         "sku": view.sku,
         "as_of": view.as_of.isoformat(),
         "updated_at": view.updated_at.isoformat(),
         "last_event_id": view.last_event_id,
+        "version": view.version,
         "positions": [
             {"location": p.location, "lot": p.lot, **p.quantities.as_dict()} for p in view.positions
         ],

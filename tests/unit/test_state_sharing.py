@@ -96,6 +96,7 @@ def test_a_snapshot_written_before_the_sharing_restores(catalog: Catalog) -> Non
     again = received(CLOCK, 5, at=LON_A)
     again = again.model_copy(update={"event_id": "ev-4"})
     assert apply(stock, again, catalog)[1] == (Duplicate("ev-4", CLOCK),)
+    assert stock.version == 0  # written before versions: any stored view may be replaced
     assert restored(stock) == stock
 
 
@@ -182,3 +183,19 @@ def test_a_lead_time_book_with_an_open_purchase_order_restores_equal() -> None:
     assert again.memory == 5.0
     assert again.asns is EMPTY
     assert again.open["PO-7"].supplier == "ACME"
+
+
+def test_every_event_a_sku_takes_in_raises_its_version_once_and_a_duplicate_does_not(
+    catalog: Catalog,
+) -> None:
+    arrived = received(CLOCK, 10, at=LON_DOCK)
+    stock, _ = run(catalog, [arrived, put_away(CLOCK, 10, src=LON_DOCK, dst=LON_A, minutes=1)])
+    assert stock.version == 2
+
+    again, outputs = apply(stock, arrived, catalog)
+    refused, _ = apply(again, put_away(CLOCK, 99, src=LON_DOCK, dst=LON_A, minutes=2), catalog)
+
+    assert outputs == (Duplicate(arrived.event_id, CLOCK),)
+    assert again.version == 2
+    assert refused.version == 3  # a refused event is taken in (remembered) all the same
+    assert restored(refused).version == 3

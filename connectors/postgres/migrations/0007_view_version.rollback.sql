@@ -1,0 +1,1 @@
+ALTER TABLE sku_supply DROP COLUMN version;
