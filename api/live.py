@@ -112,6 +112,7 @@ def _stocked(
             channels=channels,
             in_transit=0,
             on_order=0,
+            version=0,
             view=status,
         )
     return AtpPublic(
@@ -124,6 +125,7 @@ def _stocked(
         channels=channels | dict(snapshot.atp_channels),
         in_transit=snapshot.in_transit,
         on_order=snapshot.on_order,
+        version=snapshot.version,
         view=status,
     )
 
@@ -154,6 +156,7 @@ def _kit(
         channels={code: for_channel(code) for code in sorted(catalog.channels)},
         in_transit=0,
         on_order=0,
+        version=sum(snap.version for snap in snapshots),
         view=status,
     )
 
@@ -182,5 +185,6 @@ def live_stock(code: str, snapshot: SkuSnapshot | None, status: ViewStatus) -> S
         on_hand=sum(p.on_hand for p in positions),
         in_transit=0 if snapshot is None else snapshot.in_transit,
         on_order=0 if snapshot is None else snapshot.on_order,
+        version=0 if snapshot is None else snapshot.version,
         view=status,
     )

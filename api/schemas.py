@@ -72,6 +72,13 @@ class ViewStatus(_Public):
     stale: bool = Field(description="True when the view has never been written.")
 
 
+VERSION = (
+    "How many events the SKU has taken in when these figures were made (a kit: the sum of its"
+    " components'). It only grows: of two answers for one SKU (say, from two API replicas), the"
+    " higher version is the newer. 0: never written."
+)
+
+
 class AtpPublic(_Public):
     """Available to promise of one SKU (a kit's from its components), in base units."""
 
@@ -89,6 +96,7 @@ class AtpPublic(_Public):
                     "channels": {"marketplace": 40, "web": 42},
                     "in_transit": 6,
                     "on_order": 120,
+                    "version": 318,
                     "view": {
                         "written_at": "2026-11-02T09:15:00.120Z",
                         "newest_event_at": "2026-11-02T09:15:00Z",
@@ -110,6 +118,7 @@ class AtpPublic(_Public):
     channels: dict[str, int]
     in_transit: int
     on_order: int
+    version: int = Field(description=VERSION)
     view: ViewStatus
 
 
@@ -158,6 +167,7 @@ class StockPublic(_Public):
     on_hand: int
     in_transit: int | None = Field(description="Live only: supply shipped between sites.")
     on_order: int | None = Field(description="Live only: supply on purchase orders and ASNs.")
+    version: int | None = Field(description="Live only: " + VERSION)
     view: ViewStatus | None = Field(description="Live only: the view's freshness.")
 
 

@@ -70,5 +70,6 @@ def read_stock(
         on_hand=sum(p.on_hand for p in positions),
         in_transit=None,
         on_order=None,
+        version=None,
         view=None,
     )

@@ -73,6 +73,27 @@ def test_a_kits_atp_is_what_its_components_can_make(
     assert kit["sites"]["LON"] == 2
 
 
+def test_every_answer_carries_the_skus_version_and_a_later_one_is_higher(
+    client: TestClient, engine: Engine, as_role: Headers
+) -> None:
+    def read(path: str) -> int:
+        version: int = client.get(path, headers=as_role(Role.CHANNEL)).json()["version"]
+        return version
+
+    assert read("/v1/atp/RETRO-CLOCK") == 0  # never written
+    stock(client, engine, "RETRO-CLOCK", 10)
+    first = read("/v1/atp/RETRO-CLOCK")
+    stock(client, engine, "RETRO-CLOCK", 4, MAN_PICK)
+    later = read("/v1/atp/RETRO-CLOCK")
+    stock(client, engine, "TEAL-KETTLE", 3)
+    stock(client, engine, "PAPER-BIRDIE", 5)
+
+    assert 0 < first < later
+    assert read("/v1/stock/RETRO-CLOCK") == later
+    kettle, birdie = read("/v1/atp/TEAL-KETTLE"), read("/v1/atp/PAPER-BIRDIE")
+    assert read("/v1/atp/TEA-FOR-TWO") == kettle + birdie  # a kit: its components' sum
+
+
 def test_a_batch_reads_many_skus_and_lists_the_unknown_ones(
     client: TestClient, engine: Engine, as_role: Headers
 ) -> None:
