@@ -154,6 +154,7 @@ class AtpChangePublic(_Public):
     sites: dict[str, int]
     channels: dict[str, int]
     updated_at: datetime
+    version: int = Field(description=VERSION)
 
 
 class StockPublic(_Public):

@@ -69,6 +69,7 @@ def _frame(change: AtpChange, site: str | None) -> str:
         "sites": sites,
         "channels": dict(change.channels),
         "updated_at": change.updated_at.isoformat(),
+        "version": change.version,
     }
     return f"id: {change.id}\nevent: atp\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 

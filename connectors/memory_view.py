@@ -43,6 +43,7 @@ def _change(seq: int, snapshot: SkuSnapshot) -> AtpChange:
         sites=snapshot.atp_sites,
         channels=snapshot.atp_channels,
         updated_at=snapshot.updated_at,
+        version=snapshot.version,
     )
 
 

@@ -79,6 +79,7 @@ class AtpChange:
     sites: Mapping[str, int]
     channels: Mapping[str, int]
     updated_at: datetime
+    version: int = 0  # the SKU's `SkuView.version` (0: a notice written before versions)
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,6 +123,7 @@ def encode(view: SkuView) -> Encoded:
         "sites", _COMPACT(sites),
         "channels", _COMPACT(channels),
         "updated_at", updated_at,
+        VERSION, str(view.version),
     ]  # fmt: skip
     return Encoded(view.sku, fields, change, view.version)
 
@@ -174,4 +175,5 @@ def change_from_entry(entry_id: str, fields: Mapping[str, str]) -> AtpChange:
         sites=json.loads(fields["sites"]),
         channels=json.loads(fields["channels"]),
         updated_at=datetime.fromisoformat(fields["updated_at"]),
+        version=int(fields.get(VERSION, 0)),
     )

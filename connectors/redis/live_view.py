@@ -14,8 +14,8 @@ Layout, under a prefix (default "skuflow"):
 - `{prefix}:skus`, a sorted set of every SKU written (all scores 0, so it pages in name order
   with ZRANGE BYLEX).
 - `{prefix}:changes`, a stream with one entry per SKU whose ATP figures changed in a write:
-  `sku`, `network`, `sites` and `channels` (compact JSON objects), `updated_at`. Trimmed to
-  about `max_changes` entries (XADD MAXLEN ~).
+  `sku`, `network`, `sites` and `channels` (compact JSON objects), `updated_at`, `version`.
+  Trimmed to about `max_changes` entries (XADD MAXLEN ~).
 - `{prefix}:meta`, a hash: `last_write_at` (wall-clock epoch seconds of the last write),
   `last_event_at` (the newest `updated_at` written, UTC ISO; it never moves back, even when a
   batch is replayed or another worker writes older events), `writes` (non-empty batches).

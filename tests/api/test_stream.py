@@ -46,6 +46,8 @@ def test_a_replay_streams_every_change_in_order_and_ends_at_the_limit(
         ("TEAL-KETTLE", 3),
         ("RETRO-CLOCK", 3),
     ]
+    clock_versions = [data["version"] for _id, data in events if data["sku"] == "RETRO-CLOCK"]
+    assert 0 < clock_versions[0] < clock_versions[1]  # each notice says which state it is of
 
 
 def test_filters_by_sku_and_by_site(client: TestClient, engine: Engine, as_role: Headers) -> None:
