@@ -172,7 +172,8 @@ class FoldLogic(
         # A SKU outside the catalog has a state (the ids of its refused events, so a redelivery
         # is a duplicate, not a second dead letter) but never a view.
         known = stock is not None and stock.sku in catalog.skus
-        if redeliveries and last_moved is None and values and known and stock is not None:
+        if redeliveries and last_moved is None and values and known:
+            assert stock is not None  # (`known` says so; spelt out for the type checker)
             last_moved, moved_version = values[-1][1], stock.version
         if last_moved is not None and stock is not None:
             at, event_id = last_moved.occurred_at, last_moved.event_id

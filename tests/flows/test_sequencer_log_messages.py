@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from bytewax.connectors.kafka import KafkaSinkMessage
 from bytewax.testing import TestingSink, TestingSource, run_main
@@ -13,20 +13,11 @@ from dataflows.inventory import (
     build_sequencer_flow,
 )
 from state.catalog import Catalog, Channel, Sku
-from state.events import (
-    Event,
-    OrderLine,
-    OrderPlaced,
-    ReceiptLine,
-    ReceiptPosted,
-    ShipTo,
-    parse_event,
-)
+from state.events import Event, ReceiptLine, ReceiptPosted, parse_event
 from state.intake import DeadLetter, RawEvent
+from tests.flows.test_routing_flow import CLOCK, KETTLE, T0, order
 
-T0 = datetime(2011, 3, 1, 9, 0, tzinfo=UTC)
 MAN = "MAN/A/01/01/1/PICK"
-CLOCK, KETTLE = "RETRO-CLOCK", "TEAL-KETTLE"
 
 
 def catalog() -> Catalog:
@@ -40,18 +31,6 @@ def receipt(n: int, *lines: tuple[str, int]) -> ReceiptPosted:
         source="test",
         location=MAN,
         lines=tuple(ReceiptLine(sku=sku, quantity=q) for sku, q in lines),
-    )
-
-
-def order(n: int, *lines: tuple[str, int]) -> OrderPlaced:
-    return OrderPlaced(
-        event_id=f"order-{n}",
-        occurred_at=T0 + timedelta(minutes=n),
-        source="test",
-        order_id=f"O{n}",
-        channel="web",
-        ship_to=ShipTo(region="United Kingdom", postal_code="N1"),
-        lines=tuple(OrderLine(sku=sku, quantity=q) for sku, q in lines),
     )
 
 
