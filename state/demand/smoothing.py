@@ -162,7 +162,9 @@ class SeasonalSmoothing:
         learnt = y
         if self.exposure > 0:
             error = y - level * index
-            if p.clip is not None and error_exposure > 0:
+            if p.clip is not None and errors.total > 0 and error_exposure > 0:
+                # Clipped only once an error has been seen: a series that opens with quiet days
+                # has a variance of 0, and a clip at 0·σ would learn its first demand as no error.
                 limit = p.clip * math.sqrt(errors.total / error_exposure * index)
                 error = min(error, limit)
                 if p.clip_level:

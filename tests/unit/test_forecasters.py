@@ -114,6 +114,30 @@ def test_a_variance_tracks_the_noise_of_a_series() -> None:
     assert model.forecast(1).quantile(0.5) == pytest.approx(model.forecast(1).mean)
 
 
+def test_a_robust_variance_clips_a_spike_at_three_sigma() -> None:
+    noisy = [10.0 + (3.0 if n % 2 else -3.0) for n in range(400)]  # σ = 3 around 10
+    robust = SmoothingParams(0.05, 0.0, period=1, beta=0.01, clip=3.0)
+    calm = learnt(SeasonalSmoothing.starting(robust), noisy)
+
+    spiked = calm.update(1000.0)
+
+    clipped = 3.0 * math.sqrt(calm.forecast(1).variance)  # the error learnt: 3σ, not 990
+    expected = 0.99 * calm.errors.total + 0.01 * clipped**2
+    assert spiked.errors.total == pytest.approx(expected, rel=0.05)
+
+
+def test_a_robust_variance_learns_the_first_demand_after_a_quiet_start() -> None:
+    robust = SmoothingParams(0.02, 0.0, period=1, beta=0.01, clip=3.0)
+    quiet = learnt(SeasonalSmoothing.starting(robust), [0.0] * 200)
+    busy = learnt(SeasonalSmoothing.starting(robust), [5.0] * 200)
+    assert quiet.forecast(1).variance == 0.0  # nothing seen: no spread yet
+
+    first = learnt(quiet, [0.0, 20.0])
+    assert first.errors.total == pytest.approx(0.01 * 20.0**2)  # learnt whole, not clipped to 0
+    spiked = learnt(busy, [0.0, 20.0])  # its first error (−5) is seen: 20 is clipped at 3σ
+    assert spiked.errors.total < first.errors.total
+
+
 def test_holt_winters_follows_a_trend() -> None:
     ramp = [float(t) for t in range(200)]  # the trend starts at 0: the wrapper does not guess it
 
