@@ -117,7 +117,14 @@ class DeliveredPartition(StatelessSinkPartition[Outgoing]):
                 except BufferError:  # the local queue is full: let deliveries drain it
                     self._producer.poll(0.1)
         self._producer.poll(0)  # once a batch: serving reports per message cost ~15 µs each
+        self._unacknowledged()  # batches wholly acknowledged let go now, not at the epoch's end
         self._raise_on_refusals()
+
+    @property
+    def held_batches(self) -> int:
+        """Batches still held for a resend: at most those produced since the oldest one Kafka
+        has not wholly acknowledged (bounded by the broker's pace, not the epoch's length)."""
+        return len(self._batches)
 
     def await_batches(self, in_flight: int) -> None:
         """Wait until at most `in_flight` of the batches produced are still unacknowledged;

@@ -89,3 +89,13 @@ def test_headers_are_sent_when_a_message_has_them_and_left_out_when_it_has_none(
     assert "headers" not in producer.produced[0]
     assert producer.produced[1]["headers"] == [("trace", b"42")]
     assert [p["topic"] for p in producer.produced] == ["bench.sequenced"] * 2
+
+
+def test_batches_kafka_has_acknowledged_are_let_go_at_the_next_produce_not_the_epochs_end() -> None:
+    sink, producer = partition()
+    for n in range(100):
+        sink.produce([message(b"m%d" % n)])
+        producer.deliver(b"m%d" % n)
+
+    assert sink.held_batches <= 1  # a long epoch no longer holds every message it produced
+    assert sink.unacknowledged() == []
