@@ -22,31 +22,56 @@ not wait at the epoch's end at all: its snapshot *carries* the items still unwri
 (`dataflows.durable.CarriedPerEpoch`), and a resumed flow writes them again before anything
 else. Waiting had stalled the whole worker for the writer's backlog at every epoch's end (130-1,400
 ms on a loaded 2-core machine, issue 9), and every event arriving meanwhile waited with it.
+
+What is sent and not yet written is bounded (`MAX_UNWRITTEN` items): beyond it `send` waits for
+the oldest batches, so a flow folding faster than its database writes (a backlog replayed, the
+year's replay in `bench memory`) is held to the writer's pace instead of queueing without end.
+Unbounded, the Online Retail year's replay held 3.3 GB of unwritten ledger rows and views
+(issue 9). A wait longer than `WAIT_LOG_SECONDS` is logged, with how much is waiting.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from itertools import chain
 from typing import Generic, TypeVar
 
 from bytewax.outputs import StatelessSinkPartition
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+# Items sent and not yet written before `send` waits: about a second of the ledger's rows at
+# the embedded path's speed (4-5 rows an event), so the thread always has a write queued, and
+# tens of MB of rows at most.
+MAX_UNWRITTEN = 50_000
+WAIT_LOG_SECONDS = 5.0
 
 
 class BackgroundWriter(Generic[T]):
     """`write(batch)` run on one thread, in order; see the module docstring."""
 
     def __init__(
-        self, write: Callable[[list[T]], None], name: str, *, merge_batches: bool = True
+        self,
+        write: Callable[[list[T]], None],
+        name: str,
+        *,
+        merge_batches: bool = True,
+        max_unwritten: int = MAX_UNWRITTEN,
     ) -> None:
+        if max_unwritten < 1:
+            msg = f"a writer holds at least one unwritten item, not {max_unwritten}"
+            raise ValueError(msg)
         self._write = write
         self._name = name
         self._merge_batches = merge_batches  # False: one write per batch, as sent
+        self._max_unwritten = max_unwritten
+        self._unwritten = 0  # items in `_pending`
         self._thread: ThreadPoolExecutor | None = None  # started by the first `send`
         self._pending: deque[tuple[Future[None], list[T]]] = deque()  # sent, not yet settled
         self._queued: list[list[T]] = []  # sent, not yet taken by the thread (under `_lock`)
@@ -61,6 +86,32 @@ class BackgroundWriter(Generic[T]):
         with self._lock:
             self._queued.append(batch)
         self._pending.append((self._thread.submit(self._write_queued), batch))
+        self._unwritten += len(batch)
+        if self._unwritten > self._max_unwritten:
+            self._hold_to_bound()
+
+    @property
+    def unwritten_count(self) -> int:
+        """Items sent and not yet known to be written (at most `max_unwritten` after a send,
+        plus the last batch when it alone is larger)."""
+        return self._unwritten
+
+    def _hold_to_bound(self) -> None:
+        """Wait for the oldest batches until at most `max_unwritten` items are unwritten (the
+        newest batch is never waited for here: a batch larger than the bound passes alone)."""
+        began = last_log = time.monotonic()
+        while self._unwritten > self._max_unwritten and len(self._pending) > 1:
+            done, _ = wait((self._pending[0][0],), timeout=WAIT_LOG_SECONDS)
+            if done:
+                self._settle()  # raises a failed write, the batches behind it dropped
+                continue
+            now = time.monotonic()
+            if now - last_log >= WAIT_LOG_SECONDS:
+                last_log = now
+                log.warning(
+                    "%s: %d items still unwritten after %.0f s; the flow waits for them.",
+                    self._name, self._unwritten, now - began,
+                )  # fmt: skip
 
     def confirm(self) -> None:
         """Wait until every batch sent so far is written; raises the first that was not."""
@@ -104,12 +155,15 @@ class BackgroundWriter(Generic[T]):
     def _settle(self) -> None:
         """The oldest batch's outcome; after a failure, the batches queued behind it are
         dropped unwritten (the flow stops and resumes from its last snapshot, in order)."""
+        future, batch = self._pending.popleft()
+        self._unwritten -= len(batch)
         try:
-            self._pending.popleft()[0].result()
+            future.result()
         except BaseException:
             for later, _ in self._pending:
                 later.cancel()
             self._pending.clear()
+            self._unwritten = 0
             raise
 
     def close(self) -> None:

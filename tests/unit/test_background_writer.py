@@ -79,3 +79,47 @@ def test_batches_sent_while_the_thread_writes_are_written_together_in_order() ->
 
 def test_a_writer_that_must_not_merge_writes_each_batch_as_it_was_sent() -> None:
     assert writes_while_the_first_is_held(merge_batches=False) == [[1], [2, 3], [4], [5]]
+
+
+def test_a_writer_behind_the_flow_holds_the_flow_at_its_bound_and_loses_nothing() -> None:
+    written: list[int] = []
+
+    def slow_write(batch: list[int]) -> None:
+        time.sleep(0.005)
+        written.extend(batch)
+
+    writer = BackgroundWriter(slow_write, "test-writer", max_unwritten=25)
+    most = 0
+    for start in range(0, 400, 10):
+        writer.send(list(range(start, start + 10)))
+        most = max(most, writer.unwritten_count)
+    writer.confirm()
+    writer.close()
+
+    assert most <= 25
+    assert written == list(range(400))
+    assert writer.unwritten_count == 0
+
+
+def test_a_send_past_the_bound_waits_until_the_writer_catches_up() -> None:
+    release = threading.Event()
+    writer = BackgroundWriter(lambda _batch: release.wait(5), "test-writer", max_unwritten=15)
+    writer.send([1] * 10)
+    sent = threading.Event()
+    flow = threading.Thread(target=lambda: (writer.send([2] * 10), sent.set()))
+    flow.start()
+
+    assert not sent.wait(0.2)  # 20 unwritten items > 15: the flow waits for the first write
+    release.set()
+    assert sent.wait(5)
+    flow.join()
+    writer.close()
+
+
+def test_a_batch_larger_than_the_bound_is_sent_alone_without_waiting_for_itself() -> None:
+    written: list[int] = []
+    writer = BackgroundWriter(written.extend, "test-writer", max_unwritten=5)
+    writer.send(list(range(20)))
+    writer.confirm()
+    writer.close()
+    assert written == list(range(20))
