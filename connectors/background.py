@@ -109,7 +109,8 @@ class BackgroundWriter(Generic[T]):
             if now - last_log >= WAIT_LOG_SECONDS:
                 last_log = now
                 log.warning(
-                    "%s: %d items still unwritten after %.0f s; the flow waits for them.",
+                    "%s: %d items still unwritten after %.0f s; the flow waits for its writes "
+                    "(is its store, PostgreSQL or Redis, slow or down? its retries are logged).",
                     self._name, self._unwritten, now - began,
                 )  # fmt: skip
 

@@ -123,3 +123,16 @@ def test_a_batch_larger_than_the_bound_is_sent_alone_without_waiting_for_itself(
     writer.confirm()
     writer.close()
     assert written == list(range(20))
+
+
+def test_a_flow_held_by_a_slow_writer_says_so_in_the_log(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr("connectors.background.WAIT_LOG_SECONDS", 0.05)
+    writer = BackgroundWriter(lambda _batch: time.sleep(0.3), "ledger-writer", max_unwritten=1)
+    with caplog.at_level("WARNING", logger="connectors.background"):
+        writer.send([1])
+        writer.send([2])  # waits for the first write, 0.3 s
+    writer.close()
+
+    assert "ledger-writer: 2 items still unwritten" in caplog.text
