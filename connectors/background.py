@@ -25,9 +25,9 @@ ms on a loaded 2-core machine, issue 9), and every event arriving meanwhile wait
 
 What is sent and not yet written is bounded (`MAX_UNWRITTEN` items): beyond it `send` waits for
 the oldest batches, so a flow folding faster than its database writes (a backlog replayed, the
-year's replay in `bench memory`) is held to the writer's pace instead of queueing without end.
-Unbounded, the Online Retail year's replay held 3.3 GB of unwritten ledger rows and views
-(issue 9). A wait longer than `WAIT_LOG_SECONDS` is logged, with how much is waiting.
+year's replay in `bench memory`, a slow or restarting PostgreSQL) is held to the writer's pace
+instead of queueing without end, as it could once epoch ends stopped waiting for the writes. A
+wait longer than `WAIT_LOG_SECONDS` is logged, with how much is waiting.
 """
 
 from __future__ import annotations
