@@ -71,7 +71,7 @@ class BackgroundWriter(Generic[T]):
         self._name = name
         self._merge_batches = merge_batches  # False: one write per batch, as sent
         self._max_unwritten = max_unwritten
-        self._unwritten = 0  # items in `_pending`
+        self._unwritten = 0  # items in `_pending`: at most `max_unwritten` after a send
         self._thread: ThreadPoolExecutor | None = None  # started by the first `send`
         self._pending: deque[tuple[Future[None], list[T]]] = deque()  # sent, not yet settled
         self._queued: list[list[T]] = []  # sent, not yet taken by the thread (under `_lock`)
@@ -89,12 +89,6 @@ class BackgroundWriter(Generic[T]):
         self._unwritten += len(batch)
         if self._unwritten > self._max_unwritten:
             self._hold_to_bound()
-
-    @property
-    def unwritten_count(self) -> int:
-        """Items sent and not yet known to be written (at most `max_unwritten` after a send,
-        plus the last batch when it alone is larger)."""
-        return self._unwritten
 
     def _hold_to_bound(self) -> None:
         """Wait for the oldest batches until at most `max_unwritten` items are unwritten (the

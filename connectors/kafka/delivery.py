@@ -120,12 +120,6 @@ class DeliveredPartition(StatelessSinkPartition[Outgoing]):
         self._unacknowledged()  # batches wholly acknowledged let go now, not at the epoch's end
         self._raise_on_refusals()
 
-    @property
-    def held_batches(self) -> int:
-        """Batches still held for a resend: at most those produced since the oldest one Kafka
-        has not wholly acknowledged (bounded by the broker's pace, not the epoch's length)."""
-        return len(self._batches)
-
     def await_batches(self, in_flight: int) -> None:
         """Wait until at most `in_flight` of the batches produced are still unacknowledged;
         raise if Kafka refused a message. Waiting for the previous batch while the

@@ -92,13 +92,13 @@ def test_a_writer_behind_the_flow_holds_the_flow_at_its_bound_and_loses_nothing(
     most = 0
     for start in range(0, 400, 10):
         writer.send(list(range(start, start + 10)))
-        most = max(most, writer.unwritten_count)
+        most = max(most, writer._unwritten)
     writer.confirm()
     writer.close()
 
     assert most <= 25
     assert written == list(range(400))
-    assert writer.unwritten_count == 0
+    assert writer._unwritten == 0
 
 
 def test_a_send_past_the_bound_waits_until_the_writer_catches_up() -> None:
