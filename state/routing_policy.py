@@ -62,6 +62,12 @@ class RoutingPolicy:
     unfilled_cost: float = 20.0
     tier_ranks: Mapping[str, int] = field(default_factory=dict)  # customer tier -> rank
     exhaustive_limit: int = 256  # evaluate every site-per-line plan when there are this few
+    # Worked out once (the planner asks for them several times an order): every site with a
+    # lane, sorted, and per zone the sites shipping to it with their lanes.
+    _sites: tuple[str, ...] = field(init=False, repr=False, compare=False, default=())
+    _lanes_to: dict[str, tuple[tuple[str, Lane], ...]] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         costs = (self.split_penalty, self.overflow_cost, self.depletion_cost, self.unfilled_cost)
@@ -74,11 +80,24 @@ class RoutingPolicy:
         if any(days < 0 for days in (*self.lead_time_days.values(), self.default_lead_time_days)):
             msg = "lead times cannot be negative"
             raise ValueError(msg)
+        object.__setattr__(self, "_sites", tuple(sorted({site for site, _ in self.lanes})))
 
     @property
     def sites(self) -> tuple[str, ...]:
         """Every site with at least one lane, in a stable order."""
-        return tuple(sorted({site for site, _ in self.lanes}))
+        return self._sites
+
+    def lanes_to(self, zone: str) -> tuple[tuple[str, Lane], ...]:
+        """The sites with a lane to `zone`, in `sites`' order, each with its lane."""
+        found = self._lanes_to.get(zone)
+        if found is None:
+            found = tuple(
+                (site, lane)
+                for site in self._sites
+                if (lane := self.lanes.get((site, zone))) is not None
+            )
+            self._lanes_to[zone] = found
+        return found
 
     @property
     def zone_names(self) -> tuple[str, ...]:

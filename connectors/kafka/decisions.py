@@ -18,7 +18,7 @@ from state.routing_outcome import OrderRouted
 
 
 def decision_message(decision: OrderRouted) -> KafkaSinkMessage[bytes, bytes]:
-    return KafkaSinkMessage(decision.order_id.encode(), decision_json(decision).encode())
+    return KafkaSinkMessage(decision.order_id.encode(), decision_json(decision))
 
 
 class _DecisionsPartition(StatelessSinkPartition[OrderRouted]):
@@ -40,11 +40,14 @@ class _DecisionsPartition(StatelessSinkPartition[OrderRouted]):
 
 
 class DecisionsSink(DynamicSink[OrderRouted]):
-    """Writes decisions to the decisions topic; every batch is flushed and its delivery checked."""
+    """Writes decisions to the decisions topic; every batch is flushed and its delivery checked.
+
+    No linger: a client waiting for its order's decision waited for it too (5 ms of an 11.6 ms
+    round trip with one client, `bench allocation --clients 1`)."""
 
     def __init__(self, brokers: list[str], topic: str) -> None:
         self._kafka = DeliveredKafkaSink(
-            brokers, topic, add_config={"enable.idempotence": "true", "linger.ms": "5"}
+            brokers, topic, add_config={"enable.idempotence": "true", "linger.ms": "0"}
         )
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _DecisionsPartition:

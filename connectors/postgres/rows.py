@@ -157,7 +157,12 @@ def detail_json(output: object) -> str:
     orjson writes dataclasses, dates, enums and tuples itself, in C: the stdlib encoder called
     back into Python for every dataclass: a third of the writer's CPU per ledger row. Its
     dates are `isoformat()`'s (`+00:00`, not `Z`), so the stored documents are the same."""
-    return orjson.dumps(output, default=_jsonable, option=orjson.OPT_NON_STR_KEYS).decode()
+    return detail_json_bytes(output).decode()
+
+
+def detail_json_bytes(output: object) -> bytes:
+    """`detail_json` as UTF-8 bytes, for writers that send bytes."""
+    return orjson.dumps(output, default=_jsonable, option=orjson.OPT_NON_STR_KEYS)
 
 
 def _jsonable(value: object) -> object:

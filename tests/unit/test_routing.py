@@ -257,6 +257,38 @@ def test_an_order_is_converted_to_base_units_and_gets_its_planned_sites() -> Non
     assert routed.channel_priority == 1
 
 
+def test_an_order_whose_lines_already_name_the_planned_sites_is_returned_unchanged() -> None:
+    catalog = Catalog.build(
+        skus=[Sku(CLOCK)],
+        locations=["LON/A/01/01/1/PICK", "MAN/A/01/01/1/PICK"],
+        channels=[Channel("web", priority=1)],
+    )
+    placed = OrderPlaced(
+        event_id="order-1",
+        occurred_at=T0,
+        source="test",
+        order_id="ORD-1",
+        channel="web",
+        ship_to=ShipTo(region="United Kingdom", postal_code="N1"),
+        lines=(OrderLine(sku=CLOCK, quantity=2),),
+    )
+    chosen = plan(order_to_route(placed, catalog), picture(RETRO_CLOCK={"MAN": 5}), policy())
+    once = with_sites(placed, chosen)
+
+    assert once is not placed
+    assert (once.lines[0].site, once.lines[0].fallback_sites) == ("MAN", ("LON", "RTM"))
+    assert with_sites(once, chosen) is once
+
+
+def test_a_policy_lists_the_sites_with_a_lane_to_each_zone_in_site_order() -> None:
+    rules = policy()
+
+    assert rules.sites == ("LON", "MAN", "RTM")
+    assert [site for site, _ in rules.lanes_to("EU")] == ["LON", "MAN", "RTM"]
+    assert rules.lanes_to("UK")[0] == ("LON", Lane(4.0, 0.2))
+    assert rules.lanes_to("MARS") == ()
+
+
 def test_a_policy_refuses_negative_costs_and_zero_capacity() -> None:
     with pytest.raises(ValueError, match="negative"):
         Lane(-1.0)
