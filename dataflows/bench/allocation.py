@@ -159,6 +159,9 @@ def _rows(pairs: list[tuple[Side, Side]]) -> list[dict[str, Any]]:
     rows[0]["stages_ms"] = {
         name: median([ours.stages_ms[name] for ours, _ in pairs]) for name in pairs[0][0].stages_ms
     }
+    rows[0]["engine"] = {
+        name: median([ours.engine[name] for ours, _ in pairs]) for name in pairs[0][0].engine
+    }
     rows[0]["ratio"] = ratio
     rows[0]["target"] = f"≥ {TARGET_RATIO:g}× row locks, p99 ≤ {TARGET_P99_MS:g} ms, 0 oversold"
     rows[0]["target_met"] = (
@@ -211,6 +214,16 @@ def markdown(rows: list[dict[str, Any]], options: Options, durability: dict[str,
             "; sequenced log → decision read back "
             f"{stages['log_to_decision_p50']:,.0f} / {stages['log_to_decision_p99']:,.0f}."
         )
+    engine = ours.get("engine") or {}
+    if engine:
+        notes.append(
+            f"The engine (`skuflow run`, one worker) used {engine['cores']:.2f} cores while the "
+            f"clients ran; its worker thread, which runs every step of the flow, "
+            f"{engine['worker_us_per_order']:,.0f} µs of CPU per order, was busy "
+            f"{engine['worker_busy']:.0%} of the time and waited for a CPU "
+            f"{engine.get('worker_waiting_for_cpu', float('nan')):.0%} of it (the kernel's run "
+            "queue); the rest it had nothing to run or waited for the GIL."
+        )
     if not ours["target_met"]:
         reasons = []
         if ours["ratio"] < TARGET_RATIO:
@@ -218,7 +231,11 @@ def markdown(rows: list[dict[str, Any]], options: Options, durability: dict[str,
                 f"{ours['ratio']:.2f}× instead of {TARGET_RATIO:g}×: every order crosses Kafka "
                 "three times (orders topic → sequencer → sequenced log → fold → decisions "
                 f"topic) in one worker, and with {options.clients} clients each waiting for its "
-                f"answer the rate is {options.clients} / the round trip"
+                f"answer the rate is {options.clients} / the round trip; each order waits in "
+                "Kafka for the worker's next batch at each of the sequencer and the fold, and "
+                "the worker's round of the flow takes as long as its batch's work, stretched "
+                "while it waits for one of the machine's CPUs (shared with Kafka, PostgreSQL and "
+                "the clients)"
             )
         if ours["p99_ms"] > TARGET_P99_MS:
             reasons.append(f"p99 {ours['p99_ms']:.0f} ms > {TARGET_P99_MS:g} ms")

@@ -37,7 +37,7 @@ from dataflows.bench.engine import (
     own_redis,
     wait_until,
 )
-from dataflows.bench.freshness import network_atp
+from dataflows.bench.freshness import EngineCpu, network_atp
 from dataflows.bench.report import percentile
 from dataflows.operations import connect
 from state.events import OrderLine, OrderPlaced, ReceiptLine, ReceiptPosted, ShipTo
@@ -169,7 +169,9 @@ def run_skuflow(services: Services, options: Options, workdir: Path) -> Side:
         if not watcher.fetching.wait(30):
             msg = f"the decision watcher read nothing from {topics.name(SEQUENCED)} in 30 s"
             raise BenchError(msg)
+        cpu = EngineCpu(child.pid)
         answered, submitted, started, halves = _skuflow_clients(made, watcher, options)
+        engine_use = engine_cpu(cpu, len(answered))
         watcher.stopping.set()
         watcher.join(10)
         if child.poll() is not None:
@@ -187,7 +189,22 @@ def run_skuflow(services: Services, options: Options, workdir: Path) -> Side:
         "log_to_decision_p50": percentile([b for _, b in halves], 50),
         "log_to_decision_p99": percentile([b for _, b in halves], 99),
     }
+    side.engine = engine_use
     return side
+
+
+def engine_cpu(cpu: EngineCpu, orders: int) -> dict[str, float]:
+    """What the engine spent while the clients ran: its cores (all threads), and its worker
+    thread's CPU per acknowledged order, its share of the wall time, and the share it spent
+    runnable but waiting for a CPU. A worker busy well below 1 while clients wait says the
+    round trip went to waiting (for a CPU, the GIL or the next batch), not to its own work."""
+    worker = cpu.worker_seconds()
+    return {
+        "cores": cpu.cores(),
+        "worker_busy": worker / cpu.seconds(),
+        "worker_waiting_for_cpu": cpu.worker_queued_seconds() / cpu.seconds(),
+        "worker_us_per_order": worker / max(orders, 1) * 1e6,
+    }
 
 
 def _skuflow_clients(

@@ -44,6 +44,8 @@ class Side:
     sold_out: bool  # the scarce SKU was allocated to its last unit
     # skuflow only: the round trip's halves, submit → order read in the sequenced log → decision
     stages_ms: dict[str, float] = field(default_factory=dict)
+    # skuflow only: the engine's CPU while the clients ran (`engine_cpu`)
+    engine: dict[str, float] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict[str, Any]:

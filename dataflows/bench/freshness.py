@@ -233,15 +233,46 @@ class EngineCpu:
 
     def __init__(self, pid: int) -> None:
         self._process = psutil.Process(pid)
+        self._pid = pid
         self._cpu = self._used()
+        self._worker = self._worker_used()
+        self._queued = self._worker_queued()
         self._began = time.monotonic()
 
     def _used(self) -> float:
         times = self._process.cpu_times()
         return float(times.user + times.system)
 
+    def _worker_used(self) -> float:
+        """The main thread's CPU seconds: with one worker, `skuflow run` runs Bytewax's worker
+        (every step of the flow) on it; the writers and librdkafka have threads of their own."""
+        for thread in self._process.threads():
+            if thread.id == self._pid:
+                return float(thread.user_time + thread.system_time)
+        return float("nan")
+
+    def _worker_queued(self) -> float:
+        """Seconds the worker thread has spent runnable but waiting for a CPU (Linux's
+        schedstat: the run queue's wait); NaN where the kernel does not say."""
+        try:
+            fields = Path(f"/proc/{self._pid}/task/{self._pid}/schedstat").read_text().split()
+        except OSError:
+            return float("nan")
+        return int(fields[1]) / 1e9
+
+    def seconds(self) -> float:
+        return max(time.monotonic() - self._began, 1e-9)
+
     def cores(self) -> float:
-        return (self._used() - self._cpu) / max(time.monotonic() - self._began, 1e-9)
+        return (self._used() - self._cpu) / self.seconds()
+
+    def worker_seconds(self) -> float:
+        """CPU seconds of the worker thread since this was made."""
+        return self._worker_used() - self._worker
+
+    def worker_queued_seconds(self) -> float:
+        """Seconds the worker thread waited for a CPU since this was made."""
+        return self._worker_queued() - self._queued
 
 
 def offer(

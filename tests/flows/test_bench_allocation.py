@@ -35,6 +35,15 @@ def test_neither_system_oversells_the_scarce_sku_and_their_records_agree(
         assert all(units <= stock[sku] for sku, units in side["allocated"].items())
     ours, theirs = figure.rows
     assert ours["ratio"] == pytest.approx(ours["orders_per_s"] / theirs["orders_per_s"])
+    # the engine's CPU while the clients ran: its worker thread did some work for every order,
+    # and no more than the wall time allows
+    engine = ours["engine"]
+    assert 0 < engine["worker_us_per_order"] < 1_000_000
+    assert 0 < engine["worker_busy"] <= 1.05
+    assert engine["cores"] >= engine["worker_busy"] * 0.95
+    assert 0 <= engine["worker_waiting_for_cpu"] <= 1.05 - engine["worker_busy"]
     written = json.loads((tmp_path / "out" / "allocation.json").read_text())
     assert [row["system"] for row in written["rows"]] == ["skuflow", "row locks (PostgreSQL)"]
-    assert "× row locks" in (tmp_path / "out" / "allocation.md").read_text()
+    table = (tmp_path / "out" / "allocation.md").read_text()
+    assert "× row locks" in table
+    assert "µs of CPU per order" in table
