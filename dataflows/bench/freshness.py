@@ -76,6 +76,8 @@ class Step:
     max_ms: float
     lag_growth_ms_per_s: float
     engine_cores: float = float("nan")  # the engine's CPU seconds per second while offered
+    worker_busy: float = float("nan")  # the worker thread's share of the time on a CPU
+    worker_waiting: float = float("nan")  # its share runnable but waiting for a CPU
     load_average: float = float("nan")  # the machine's 1-minute load at the step's end
 
 
@@ -209,6 +211,8 @@ def run_step(made: Deployment, rate: int, options: Options) -> Step:
         engine_cpu = EngineCpu(child.pid)
         sent = offer(out, topic, skus, template, rate, options.duration)
         cores = engine_cpu.cores()
+        busy = engine_cpu.worker_seconds() / engine_cpu.seconds()
+        waiting = engine_cpu.worker_queued_seconds() / engine_cpu.seconds()
         out.flush(30)
         produced_for = sent[-1] - sent[0] if len(sent) > 1 else options.duration
         deadline = time.time() + options.drain
@@ -223,7 +227,13 @@ def run_step(made: Deployment, rate: int, options: Options) -> Step:
         watcher.stopping.set()
         watcher.join(5)
     step = summarise(rate, sent, produced_for, watcher.entries, skus, wanted, ended, options)
-    return replace(step, engine_cores=cores, load_average=load_average())
+    return replace(
+        step,
+        engine_cores=cores,
+        worker_busy=busy,
+        worker_waiting=waiting,
+        load_average=load_average(),
+    )
 
 
 class EngineCpu:
@@ -431,6 +441,8 @@ def _median_row(rate: int, steps: list[Step]) -> dict[str, Any]:
         "unseen",
         "lag_growth_ms_per_s",
         "engine_cores",
+        "worker_busy",
+        "worker_waiting",
         "load_average",
     ):
         row[name] = median([getattr(step, name) for step in steps])
@@ -446,8 +458,8 @@ def markdown(rows: list[dict[str, Any]], options: Options) -> str:
     lines = [
         "| offered events/s | produced/s | applied/s | p50 ms | p99 ms | max ms "
         "| not readable at stop | lag growth ms/s | engine CPU (cores) | engine µs/event "
-        "| load | sustained | target |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "| worker busy | worker waiting for a CPU | load | sustained | target |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for row in rows:
         bound = "" if row["unseen"] == 0 else "≥ "
@@ -461,6 +473,8 @@ def markdown(rows: list[dict[str, Any]], options: Options) -> str:
             f"| {row['unseen']:,.0f} | {row['lag_growth_ms_per_s']:,.1f} "
             f"| {row.get('engine_cores', float('nan')):.2f} "
             f"| {row.get('engine_us_per_event', float('nan')):,.0f} "
+            f"| {row.get('worker_busy', float('nan')):.0%} "
+            f"| {row.get('worker_waiting', float('nan')):.0%} "
             f"| {row.get('load_average', float('nan')):.1f} "
             f"| {'yes' if row['sustained'] else 'no'} | {target} |"
         )
@@ -479,7 +493,10 @@ def markdown(rows: list[dict[str, Any]], options: Options) -> str:
         "age then, so its percentiles (≥) are lower bounds.",
         "`engine CPU` is the `skuflow run` process's CPU seconds per second while the receipts "
         "were offered (all its threads), `engine µs/event` the same per event applied (at low "
-        "rates mostly the worker's polling); `load` the machine's 1-minute load average at the "
+        "rates mostly the worker's polling); `worker busy` the share of the time the worker "
+        "thread (every step of the flow) ran on a CPU, `waiting for a CPU` the share it was "
+        "runnable but queued for one (the kernel's schedstat); `load` the machine's 1-minute "
+        "load average at the "
         "step's end: the engine, Kafka, PostgreSQL, Redis and this producer share the "
         f"machine's {os.cpu_count()} CPUs, and a worker waiting for a CPU shows as freshness.",
     ]

@@ -49,6 +49,10 @@ def test_a_sustainable_rate_is_readable_in_full_and_written_down(
     assert 0 < row["p50_ms"] <= row["p99_ms"] <= row["max_ms"]
     assert row["applied_per_s"] > 0  # (sustained or not depends on what else the machine runs)
     assert row["engine_us_per_event"] > 0  # the engine's CPU per event applied
+    # the worker thread's time: on a CPU, queued for one, or neither (never more than all of it)
+    assert row["worker_busy"] > 0
+    assert row["worker_waiting"] >= 0
+    assert row["worker_busy"] + row["worker_waiting"] <= 1.05
     written = json.loads((tmp_path / "out" / "freshness.json").read_text())
     assert written["rows"][0]["rate"] == 300
     assert "| 300 |" in (tmp_path / "out" / "freshness.md").read_text()
