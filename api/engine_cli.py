@@ -112,11 +112,12 @@ def run(
         raise typer.Exit(run_cluster(argv, processes, first_port, recovery))
     hold_collector_for_start_up()  # until `tune_for_streaming`, below
     peers = addresses.split(";") if addresses else None
-    # Each output has one partition per process of the cluster (dataflows/durable.py).
-    wiring = replace(Wiring.from_settings(settings), output_parts=len(peers) if peers else 1)
     catalog = _catalog(settings)
     wiring = replace(
-        wiring, replenishment_config=_replenishment(settings, settings.catalog, catalog)
+        Wiring.from_settings(settings),
+        # each output has one partition per process of the cluster (dataflows/durable.py)
+        output_parts=len(peers) if peers else 1,
+        replenishment_config=_replenishment(settings, settings.catalog, catalog),
     )
     router = (
         Routing.for_catalog(
@@ -140,6 +141,7 @@ def run(
 
         # a restart plans on the network as it was; the bulk seed waits for the first plan
         seed_picture_from_first_plan(wiring, router.router.board)
+    _serve_metrics(settings, process_id)
     tune_for_streaming()  # start-up is done: what is built now lives as long as the process
     log.info("start-up: flow starting (Bytewax resumes from the recovery partitions)")
 
@@ -359,3 +361,13 @@ def register(app: typer.Typer) -> None:
     app.command()(replay)
     app.command()(verify)
     app.command("rebuild-view")(rebuild_view)
+
+
+def _serve_metrics(settings: Settings, process_id: int | None) -> None:
+    """Prometheus metrics when `SKUFLOW_METRICS_PORT` is set (`connectors.engine_metrics`)."""
+    if settings.metrics_port is None:
+        return
+    from connectors.engine_metrics import serve_engine_metrics
+
+    port = settings.metrics_port + (process_id or 0)
+    serve_engine_metrics(port, settings.cache_dir / "bytewax")

@@ -43,6 +43,8 @@ from typing import Generic, TypeVar
 
 from bytewax.outputs import StatelessSinkPartition
 
+from connectors.engine_metrics import watch_writer
+
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,21 @@ class BackgroundWriter(Generic[T]):
         self._queued: list[list[T]] = []  # sent, not yet taken by the thread (under `_lock`)
         self._lock = threading.Lock()
         self._failed = threading.Event()  # set by the thread: the batches behind are skipped
+        watch_writer(self)  # its backlog in the engine's metrics (`connectors.engine_metrics`)
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def unwritten_count(self) -> int:
+        """Items sent whose write has not finished (the metrics' scrape reads it on another
+        thread: the deque is copied at once, under the GIL, and nothing is settled here)."""
+        return sum(len(batch) for done, batch in list(self._pending) if not done.done())
+
+    @property
+    def max_unwritten(self) -> int:
+        return self._max_unwritten
 
     def send(self, batch: list[T]) -> None:
         """Queue `batch`; raises the error of an earlier batch that could not be written."""

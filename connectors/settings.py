@@ -73,6 +73,16 @@ class Settings(BaseSettings):
         description="Downloads kept between runs (the Kafka broker's jars).",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    metrics_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description=(
+            "`skuflow run` serves Prometheus metrics on this port (all interfaces; a cluster's "
+            "process N on port + N): Bytewax's per step and skuflow's worker CPU and writer "
+            "backlogs. Unset: none."
+        ),
+    )
     # ---- the HTTP API (issue #5) ----
     api_keys: SecretStr | None = Field(
         None,
