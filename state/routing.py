@@ -201,31 +201,32 @@ class RoutingPlan:
 
     def with_lines(self, lines: tuple[PlannedLine, ...]) -> RoutingPlan:
         """`dataclasses.replace(self, lines=lines)` through the quick `__init__` (a fifth of
-        the time: the planner makes two copies an order)."""
+        the time: the planner makes two copies an order). A field added to the class must be
+        added here and in `with_alternatives` (`tests/unit/test_routing.py` checks)."""
         return RoutingPlan(
-            self.order_id,
-            self.event_id,
-            self.zone,
-            self.strategy,
-            lines,
-            self.cost,
-            self.alternatives,
-            self.joined,
-            self.batch,
+            order_id=self.order_id,
+            event_id=self.event_id,
+            zone=self.zone,
+            strategy=self.strategy,
+            lines=lines,
+            cost=self.cost,
+            alternatives=self.alternatives,
+            joined=self.joined,
+            batch=self.batch,
         )
 
     def with_alternatives(self, alternatives: tuple[Alternative, ...]) -> RoutingPlan:
         """`dataclasses.replace(self, alternatives=alternatives)`, quickly (`with_lines`)."""
         return RoutingPlan(
-            self.order_id,
-            self.event_id,
-            self.zone,
-            self.strategy,
-            self.lines,
-            self.cost,
-            alternatives,
-            self.joined,
-            self.batch,
+            order_id=self.order_id,
+            event_id=self.event_id,
+            zone=self.zone,
+            strategy=self.strategy,
+            lines=self.lines,
+            cost=self.cost,
+            alternatives=alternatives,
+            joined=self.joined,
+            batch=self.batch,
         )
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from state.catalog import Catalog, Channel, Sku
 from state.events import OrderLine, OrderPlaced, ShipTo
 from state.routing import (
+    Alternative,
     LineToRoute,
     NetworkPicture,
     OrderToRoute,
@@ -341,3 +343,17 @@ def test_a_line_pinned_to_a_site_without_a_lane_pays_no_shipping_there() -> None
 
     assert chosen.sites == ("BCN",)
     assert chosen.cost.shipping == 0
+
+
+def test_a_plans_quick_copies_keep_every_other_field() -> None:
+    chosen = plan(order((CLOCK, 3)), picture(RETRO_CLOCK={"LON": 5, "MAN": 5}), policy())
+    # every field set to something other than its default, so a field a copy forgot shows
+    full = dataclasses.replace(chosen, joined=("MAN",), batch="UK/2011-03-01T09:00")
+    assert all(
+        getattr(full, f.name) != f.default for f in dataclasses.fields(full) if f.name != "lines"
+    )
+    lines = (dataclasses.replace(full.lines[0], fallback=()),)
+    others = (Alternative("single site MAN", ("MAN",), full.cost),)
+
+    assert full.with_lines(lines) == dataclasses.replace(full, lines=lines)
+    assert full.with_alternatives(others) == dataclasses.replace(full, alternatives=others)
