@@ -260,7 +260,9 @@ def test_sql_is_never_built_by_formatting_values_into_its_text() -> None:
 
 def _reads_environment(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
     """`os.environ[...]`, `os.environ.get(...)`, `os.getenv(...)`, `"X" in os.environ`; but not
-    `{**os.environ, ...}`, which hands the whole environment on to a child process unread."""
+    `{**os.environ, ...}`, which hands the whole environment on to a child process unread, nor
+    `os.environ["X"] = ...`, which sets a library's own setting from skuflow's (Bytewax reads
+    its dataflow API's from the environment)."""
     if isinstance(node, ast.Attribute) and node.attr == "getenv":
         return True
     if not (isinstance(node, ast.Attribute) and node.attr == "environ") and not (
@@ -268,6 +270,8 @@ def _reads_environment(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
     ):
         return False
     parent = parents.get(node)
+    if isinstance(parent, ast.Subscript) and isinstance(parent.ctx, ast.Store):
+        return False
     return not (isinstance(parent, ast.Dict) and node in parent.values and None in parent.keys)
 
 
@@ -298,6 +302,8 @@ def test_the_static_checks_catch_what_they_look_for() -> None:
         ("os.environ['SKUFLOW_X']", True),
         ("os.getenv('X')", True),
         ("env = {**os.environ, 'A': 'b'}", False),
+        ("os.environ['BYTEWAX_X'] = '1'", False),
+        ("x = os.environ['BYTEWAX_X']", True),
     ):
         tree = ast.parse(source)
         parents = {c: n for n in ast.walk(tree) for c in ast.iter_child_nodes(n)}
