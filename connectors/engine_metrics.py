@@ -58,11 +58,11 @@ def watch_writer(writer: Writer) -> None:
     _WRITERS.add(writer)
 
 
-def thread_times(thread_id: int) -> tuple[float, float] | None:
-    """(seconds on a CPU, seconds runnable but queued for one) of a thread of this process,
-    from Linux's schedstat; None where the kernel does not say."""
+def thread_times(thread_id: int, process: int | str = "self") -> tuple[float, float] | None:
+    """(seconds on a CPU, seconds runnable but queued for one) of a thread of `process` (this
+    one by default), from Linux's schedstat; None where the kernel does not say."""
     try:
-        fields = Path(f"/proc/self/task/{thread_id}/schedstat").read_text().split()
+        fields = Path(f"/proc/{process}/task/{thread_id}/schedstat").read_text().split()
     except OSError:
         return None
     return int(fields[0]) / 1e9, int(fields[1]) / 1e9

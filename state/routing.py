@@ -199,32 +199,23 @@ class RoutingPlan:
         """The sites the plan ships from, in a stable order."""
         return tuple(sorted({s.site for line in self.lines for s in line.sources}))
 
-    def with_lines(self, lines: tuple[PlannedLine, ...]) -> RoutingPlan:
-        """`dataclasses.replace(self, lines=lines)` through the quick `__init__` (a fifth of
-        the time: the planner makes two copies an order). A field added to the class must be
-        added here and in `with_alternatives` (`tests/unit/test_routing.py` checks)."""
+    def copied(
+        self,
+        *,
+        lines: tuple[PlannedLine, ...] | None = None,
+        alternatives: tuple[Alternative, ...] | None = None,
+    ) -> RoutingPlan:
+        """`dataclasses.replace(self, lines=..., alternatives=...)` through the quick `__init__`
+        (a fifth of the time: the planner makes two copies an order). A field added to the class
+        must be added here (`tests/unit/test_routing.py` checks)."""
         return RoutingPlan(
             order_id=self.order_id,
             event_id=self.event_id,
             zone=self.zone,
             strategy=self.strategy,
-            lines=lines,
+            lines=self.lines if lines is None else lines,
             cost=self.cost,
-            alternatives=self.alternatives,
-            joined=self.joined,
-            batch=self.batch,
-        )
-
-    def with_alternatives(self, alternatives: tuple[Alternative, ...]) -> RoutingPlan:
-        """`dataclasses.replace(self, alternatives=alternatives)`, quickly (`with_lines`)."""
-        return RoutingPlan(
-            order_id=self.order_id,
-            event_id=self.event_id,
-            zone=self.zone,
-            strategy=self.strategy,
-            lines=self.lines,
-            cost=self.cost,
-            alternatives=alternatives,
+            alternatives=self.alternatives if alternatives is None else alternatives,
             joined=self.joined,
             batch=self.batch,
         )
@@ -505,7 +496,7 @@ def with_ranked_fallbacks(
             PlannedLine(planned.sku, planned.quantity, planned.site, planned.sources, tuple(ranked))
             for planned, ranked in zip(chosen.lines, fallbacks, strict=True)
         )
-        return chosen.with_lines(lines)
+        return chosen.copied(lines=lines)
     assignment = tuple(planned.site for planned in chosen.lines)
     return price(order, assignment, picture, policy, chosen.strategy, fallbacks)
 
@@ -546,7 +537,7 @@ def plan(
             continue
         seen.add(label)
         others.append(Alternative(label, tuple(line.site for line in other.lines), other.cost))
-    return chosen.with_alternatives(tuple(others))
+    return chosen.copied(alternatives=tuple(others))
 
 
 Rank = tuple[float, int, tuple[str, ...]]

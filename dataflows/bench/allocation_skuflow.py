@@ -198,12 +198,12 @@ def engine_cpu(cpu: EngineCpu, orders: int) -> dict[str, float]:
     thread's CPU per acknowledged order, its share of the wall time, and the share it spent
     runnable but waiting for a CPU. A worker busy well below 1 while clients wait says the
     round trip went to waiting (for a CPU, the GIL or the next batch), not to its own work."""
-    worker = cpu.worker_seconds()
+    busy, waiting = cpu.worker_shares()
     return {
         "cores": cpu.cores(),
-        "worker_busy": worker / cpu.seconds(),
-        "worker_waiting_for_cpu": cpu.worker_queued_seconds() / cpu.seconds(),
-        "worker_us_per_order": worker / max(orders, 1) * 1e6,
+        "worker_busy": busy,
+        "worker_waiting_for_cpu": waiting,
+        "worker_us_per_order": cpu.worker_seconds() / max(orders, 1) * 1e6,
     }
 
 

@@ -30,6 +30,7 @@ import psutil
 import redis
 from confluent_kafka import Producer
 
+from connectors.engine_metrics import thread_times
 from connectors.kafka.topics import encode
 from dataflows.bench.engine import (
     Deployment,
@@ -211,8 +212,7 @@ def run_step(made: Deployment, rate: int, options: Options) -> Step:
         engine_cpu = EngineCpu(child.pid)
         sent = offer(out, topic, skus, template, rate, options.duration)
         cores = engine_cpu.cores()
-        busy = engine_cpu.worker_seconds() / engine_cpu.seconds()
-        waiting = engine_cpu.worker_queued_seconds() / engine_cpu.seconds()
+        busy, waiting = engine_cpu.worker_shares()
         out.flush(30)
         produced_for = sent[-1] - sent[0] if len(sent) > 1 else options.duration
         deadline = time.time() + options.drain
@@ -245,30 +245,18 @@ class EngineCpu:
         self._process = psutil.Process(pid)
         self._pid = pid
         self._cpu = self._used()
-        self._worker = self._worker_used()
-        self._queued = self._worker_queued()
+        self._worker = self._worker_times()
         self._began = time.monotonic()
 
     def _used(self) -> float:
         times = self._process.cpu_times()
         return float(times.user + times.system)
 
-    def _worker_used(self) -> float:
-        """The main thread's CPU seconds: with one worker, `skuflow run` runs Bytewax's worker
-        (every step of the flow) on it; the writers and librdkafka have threads of their own."""
-        for thread in self._process.threads():
-            if thread.id == self._pid:
-                return float(thread.user_time + thread.system_time)
-        return float("nan")
-
-    def _worker_queued(self) -> float:
-        """Seconds the worker thread has spent runnable but waiting for a CPU (Linux's
-        schedstat: the run queue's wait); NaN where the kernel does not say."""
-        try:
-            fields = Path(f"/proc/{self._pid}/task/{self._pid}/schedstat").read_text().split()
-        except OSError:
-            return float("nan")
-        return int(fields[1]) / 1e9
+    def _worker_times(self) -> tuple[float, float]:
+        """(CPU, run-queue wait) seconds of the main thread: with one worker, `skuflow run` runs
+        Bytewax's worker (every step of the flow) on it; the writers and librdkafka have
+        threads of their own. NaN where the kernel does not say."""
+        return thread_times(self._pid, self._pid) or (float("nan"), float("nan"))
 
     def seconds(self) -> float:
         return max(time.monotonic() - self._began, 1e-9)
@@ -278,11 +266,14 @@ class EngineCpu:
 
     def worker_seconds(self) -> float:
         """CPU seconds of the worker thread since this was made."""
-        return self._worker_used() - self._worker
+        return self._worker_times()[0] - self._worker[0]
 
-    def worker_queued_seconds(self) -> float:
-        """Seconds the worker thread waited for a CPU since this was made."""
-        return self._worker_queued() - self._queued
+    def worker_shares(self) -> tuple[float, float]:
+        """Since this was made, the shares of the wall time the worker thread was on a CPU and
+        runnable but queued for one (the kernel's run queue)."""
+        on_cpu, queued = self._worker_times()
+        seconds = self.seconds()
+        return (on_cpu - self._worker[0]) / seconds, (queued - self._worker[1]) / seconds
 
 
 def offer(

@@ -235,20 +235,30 @@ def test_the_largest_stock_baseline_takes_the_site_holding_the_most() -> None:
     assert chosen.sites == ("RTM",)
 
 
-def test_an_order_is_converted_to_base_units_and_gets_its_planned_sites() -> None:
-    catalog = Catalog.build(
-        skus=[Sku(CLOCK), Sku(BIRDIE)],
+def two_site_catalog(*skus: str) -> Catalog:
+    return Catalog.build(
+        skus=[Sku(code) for code in skus],
         locations=["LON/A/01/01/1/PICK", "MAN/A/01/01/1/PICK"],
         channels=[Channel("web", priority=1)],
     )
-    placed = OrderPlaced(
+
+
+def placed_order(*lines: OrderLine) -> OrderPlaced:
+    return OrderPlaced(
         event_id="order-1",
         occurred_at=T0,
         source="test",
         order_id="ORD-1",
         channel="web",
         ship_to=ShipTo(region="United Kingdom", postal_code="N1"),
-        lines=(OrderLine(sku=CLOCK, quantity=2), OrderLine(sku=BIRDIE, quantity=1, site="LON")),
+        lines=lines,
+    )
+
+
+def test_an_order_is_converted_to_base_units_and_gets_its_planned_sites() -> None:
+    catalog = two_site_catalog(CLOCK, BIRDIE)
+    placed = placed_order(
+        OrderLine(sku=CLOCK, quantity=2), OrderLine(sku=BIRDIE, quantity=1, site="LON")
     )
     routed = order_to_route(placed, catalog)
     stock = picture(RETRO_CLOCK={"MAN": 5}, PAPER_BIRDIE={"LON": 5, "MAN": 5})
@@ -260,20 +270,8 @@ def test_an_order_is_converted_to_base_units_and_gets_its_planned_sites() -> Non
 
 
 def test_an_order_whose_lines_already_name_the_planned_sites_is_returned_unchanged() -> None:
-    catalog = Catalog.build(
-        skus=[Sku(CLOCK)],
-        locations=["LON/A/01/01/1/PICK", "MAN/A/01/01/1/PICK"],
-        channels=[Channel("web", priority=1)],
-    )
-    placed = OrderPlaced(
-        event_id="order-1",
-        occurred_at=T0,
-        source="test",
-        order_id="ORD-1",
-        channel="web",
-        ship_to=ShipTo(region="United Kingdom", postal_code="N1"),
-        lines=(OrderLine(sku=CLOCK, quantity=2),),
-    )
+    catalog = two_site_catalog(CLOCK)
+    placed = placed_order(OrderLine(sku=CLOCK, quantity=2))
     chosen = plan(order_to_route(placed, catalog), picture(RETRO_CLOCK={"MAN": 5}), policy())
     once = with_sites(placed, chosen)
 
@@ -355,5 +353,5 @@ def test_a_plans_quick_copies_keep_every_other_field() -> None:
     lines = (dataclasses.replace(full.lines[0], fallback=()),)
     others = (Alternative("single site MAN", ("MAN",), full.cost),)
 
-    assert full.with_lines(lines) == dataclasses.replace(full, lines=lines)
-    assert full.with_alternatives(others) == dataclasses.replace(full, alternatives=others)
+    assert full.copied(lines=lines) == dataclasses.replace(full, lines=lines)
+    assert full.copied(alternatives=others) == dataclasses.replace(full, alternatives=others)
