@@ -316,9 +316,8 @@ def _inline(settings: Settings, events: Iterable[Event]) -> int:
             counted += 1
             yield event
 
-    run_main(
-        build_inventory_flow(events_source(counting(), "replay"), wiring.sinks(catalog), catalog)
-    )
+    source = events_source(counting(), "replay")
+    run_main(build_inventory_flow(source, wiring.sinks(catalog), catalog, cold=wiring.cold))
     return counted
 
 

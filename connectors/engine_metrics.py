@@ -14,10 +14,17 @@ when Prometheus scrapes, so the flow pays nothing per event:
                                                      of CPUs, not the flow of work)
     skuflow_writer_unwritten_items{writer}           sent to a database writer, not yet written
     skuflow_writer_unwritten_limit_items{writer}     beyond it the flow waits for the writer
+    skuflow_state_keys{step,tier}                    a stateful step's keys, hot or cold
+                                                     (`dataflows.cold_state`)
+    skuflow_state_cold_bytes{step}                   what the cold keys' compressed state holds
+    skuflow_state_frozen_total{step}, skuflow_state_thawed_total{step},
+    skuflow_state_thaw_seconds_total{step}           keys gone cold, woken, and the time waking
 
 A worker whose CPU rate nears 1 is the flow's limit (`--processes`, or a faster machine); one
 whose wait rate is high next to its CPU is starved by other processes on the machine; a writer
-near its limit is held up by its database (PostgreSQL or Redis: check that one first).
+near its limit is held up by its database (PostgreSQL or Redis: check that one first). Thawed
+keys that climb with the events mean SKUs go cold between their events: raise
+`SKUFLOW_COLD_AFTER_SECONDS` if memory allows.
 """
 
 from __future__ import annotations
@@ -56,6 +63,53 @@ _WRITERS: weakref.WeakSet[Writer] = weakref.WeakSet()
 def watch_writer(writer: Writer) -> None:
     """Report `writer`'s backlog while it lives (held weakly: a closed flow's writers go)."""
     _WRITERS.add(writer)
+
+
+class StateTiers(Protocol):
+    """What the collector reads of a stateful step's hot and cold keys
+    (`dataflows.cold_state.IdleKeys.tiering`)."""
+
+    @property
+    def step(self) -> str: ...
+
+    @property
+    def hot_keys(self) -> int: ...
+
+    @property
+    def cold_keys(self) -> int: ...
+
+    @property
+    def cold_bytes(self) -> int: ...
+
+    @property
+    def froze(self) -> int: ...
+
+    @property
+    def thawed(self) -> int: ...
+
+    @property
+    def thaw_seconds(self) -> float: ...
+
+
+class TieredStep(Protocol):
+    def tiering(self) -> StateTiers: ...
+
+
+_STEPS: weakref.WeakSet[TieredStep] = weakref.WeakSet()
+
+
+def watch_step(step: TieredStep) -> None:
+    """Report `step`'s hot and cold keys while it lives (held weakly)."""
+    _STEPS.add(step)
+
+
+def watched_steps() -> list[TieredStep]:
+    return list(_STEPS)
+
+
+def step_tiers() -> list[StateTiers]:
+    """Every watched step's figures, by step name."""
+    return sorted((step.tiering() for step in watched_steps()), key=lambda t: t.step)
 
 
 def thread_times(thread_id: int, process: int | str = "self") -> tuple[float, float] | None:
@@ -103,6 +157,35 @@ class EngineCollector(Collector):
             limit.add_metric([writer.name], writer.max_unwritten)
         yield unwritten
         yield limit
+        yield from _state_metrics(step_tiers())
+
+
+def _state_metrics(tiers: list[StateTiers]) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+    keys = GaugeMetricFamily(
+        "skuflow_state_keys",
+        "Keys of a stateful step: hot (held as objects) or cold (held compressed).",
+        labels=["step", "tier"],
+    )
+    cold_bytes = GaugeMetricFamily(
+        "skuflow_state_cold_bytes", "Bytes the cold keys' compressed state holds.", labels=["step"]
+    )
+    froze = CounterMetricFamily(
+        "skuflow_state_frozen", "Keys frozen after their idle time.", labels=["step"]
+    )
+    thawed = CounterMetricFamily(
+        "skuflow_state_thawed", "Cold keys thawed by an event.", labels=["step"]
+    )
+    thaw_seconds = CounterMetricFamily(
+        "skuflow_state_thaw_seconds", "Worker seconds spent thawing cold keys.", labels=["step"]
+    )
+    for tier in tiers:
+        keys.add_metric([tier.step, "hot"], tier.hot_keys)
+        keys.add_metric([tier.step, "cold"], tier.cold_keys)
+        cold_bytes.add_metric([tier.step], tier.cold_bytes)
+        froze.add_metric([tier.step], tier.froze)
+        thawed.add_metric([tier.step], tier.thawed)
+        thaw_seconds.add_metric([tier.step], tier.thaw_seconds)
+    yield from (keys, cold_bytes, froze, thawed, thaw_seconds)
 
 
 _served: list[int] = []  # the port, once served: the collector is registered once a process

@@ -33,6 +33,7 @@ from connectors.routing_config import routing_policy_for
 from connectors.settings import Settings
 from connectors.simulator import build_catalog as simulated_catalog
 from connectors.simulator import simulate
+from dataflows.cold_state import ColdPolicy
 from dataflows.embedded import SCHEMA, EmbeddedEngine
 from state.catalog import Catalog
 from state.events import Event
@@ -84,8 +85,9 @@ def run_demo_server(options: DemoOptions, console: Console | None = None) -> Non
     catalog, events, what = choose_stream(options, console)
     name = "online-retail" if "Online Retail" in what else ""
     policy = routing_policy_for(name, catalog)
+    settings = Settings()
     try:
-        replenishment = replenishment_for(Settings(), name, catalog, options.data_dir)
+        replenishment = replenishment_for(settings, name, catalog, options.data_dir)
     except MasterFileError as exc:
         console.print(str(exc), style="red", markup=False)
         raise SystemExit(2) from None
@@ -94,6 +96,7 @@ def run_demo_server(options: DemoOptions, console: Console | None = None) -> Non
         options.work_dir / "postgres",
         routing_policy=policy,
         replenishment_config=replenishment.config,
+        cold=ColdPolicy(after_seconds=settings.cold_after_seconds),
     ).start()
     keys, key_of = ApiKeys.generate()
     ledger = LedgerReader(engine.dsn, SCHEMA, max_size=4)

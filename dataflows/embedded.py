@@ -27,6 +27,7 @@ from connectors.postgres.forecasts import DemandForecastSink
 from connectors.postgres.ledger import PostgresLedgerSink
 from connectors.postgres.migrate import migrate
 from connectors.postgres.proposals import ReorderProposalSink
+from dataflows.cold_state import DEFAULT_POLICY, ColdPolicy
 from dataflows.gc_tuning import tune_for_streaming
 from dataflows.inventory import InventorySinks, build_inventory_flow
 from dataflows.replenishment import ReplenishmentTap
@@ -55,6 +56,7 @@ class EmbeddedEngine:
     routing_policy: RoutingPolicy | None = None  # routes orders and records their decisions
     # how SKUs are replenished (connectors/replenishment_config.py builds it from Settings)
     replenishment_config: ReplenishmentConfig = field(default_factory=ReplenishmentConfig)
+    cold: ColdPolicy = DEFAULT_POLICY  # when an idle SKU's state is held compressed
 
     def start(self) -> EmbeddedEngine:
         self._postgres = EmbeddedPostgres(self.data_dir, fresh=self.fresh)
@@ -72,6 +74,7 @@ class EmbeddedEngine:
                     self.replenishment_config,
                     sinks=[ReorderProposalSink(self.dsn, SCHEMA)],
                     forecast_sinks=[DemandForecastSink(self.dsn, SCHEMA)],
+                    cold=self.cold,
                 )
             ],
         )
@@ -81,7 +84,12 @@ class EmbeddedEngine:
             else Routing.for_catalog(self.catalog, self.routing_policy)
         )
         flow = build_inventory_flow(
-            self.source, sinks, self.catalog, flow_id="skuflow-embedded", routing=routing
+            self.source,
+            sinks,
+            self.catalog,
+            flow_id="skuflow-embedded",
+            routing=routing,
+            cold=self.cold,
         )
         tune_for_streaming()  # start-up is done: the catalog and flow live as long as the engine
         self._thread = threading.Thread(target=run_main, args=(flow,), name="dataflow", daemon=True)

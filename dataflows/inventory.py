@@ -27,6 +27,7 @@ views are absolute.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -40,6 +41,15 @@ from bytewax.operators import StatefulBatchLogic
 from bytewax.outputs import Sink
 
 from dataflows import durable
+from dataflows.cold_state import (
+    DEFAULT_POLICY,
+    ColdPolicy,
+    IdleKeys,
+    frozen_state,
+    idle_keys,
+    thaw,
+    thawed_state,
+)
 from dataflows.reservations import expiries
 from dataflows.routing import PlanRecord, Routing, assemble_decisions, decode_plan, is_plan_key
 from dataflows.routing_batches import batch_orders
@@ -141,11 +151,19 @@ class FoldLogic(
     and unpickles it at its first batch, so a restart does not rebuild every SKU's state first.
     """
 
-    def __init__(self, catalog: Catalog, resumed: Snapshot[SkuStock] | None, applied: bool) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        resumed: Snapshot[SkuStock] | None,
+        applied: bool,
+        idle: IdleKeys | None = None,
+    ) -> None:
         self._catalog = catalog
         self._stock: SkuStock | None = None
         self._resumed = resumed
         self._applied = applied
+        self._idle = idle  # None: never cold (`dataflows.cold_state`)
+        self._frozen: bytes | None = None  # the state while the key is cold
 
     def on_batch(self, values: list[tuple[str, Event]]) -> tuple[list[Folded | Applied], bool]:
         emitted: list[Folded | Applied] = []
@@ -156,7 +174,14 @@ class FoldLogic(
         # nothing, so no view would follow), it still writes the SKU's view (absolute values, so
         # harmless): a view that a crashed process computed and never wrote is written after all.
         redeliveries = resumed is not None
-        stock = restore(resumed, SkuStock, "the fold") if resumed is not None else self._stock
+        stock: SkuStock | None
+        if resumed is not None:
+            stock = restore(resumed, SkuStock, "the fold")
+        elif self._frozen is not None:
+            stock = thawed_state(self._frozen, SkuStock, "the fold", self._idle)
+            self._frozen = None
+        else:
+            stock = self._stock
         catalog, applied = self._catalog, self._applied
         for sku, event in values:
             stock, outputs = apply(stock, event, catalog, sku=sku)
@@ -178,11 +203,21 @@ class FoldLogic(
         if last_moved is not None and stock is not None:
             at, event_id = last_moved.occurred_at, last_moved.event_id
             emitted.append(view_of(stock, catalog, at, event_id, moved_version))
+        if self._idle is not None:
+            self._idle.touched(self)  # may freeze idle keys (this one too, if set to 0 s)
         return emitted, StatefulBatchLogic.RETAIN
+
+    def go_cold(self) -> int:
+        if self._stock is None:
+            return 0
+        self._frozen, self._stock = frozen_state(self._stock), None
+        return sys.getsizeof(self._frozen)
 
     def snapshot(self) -> Packed | PackedWhenWritten:
         if self._resumed is not None:  # not folded since the restart: the snapshot as it came
             return self._resumed if isinstance(self._resumed, bytes) else pack(self._resumed)
+        if self._frozen is not None:  # cold: its pack, decompressed, not unpickled
+            return thaw(self._frozen)
         assert self._stock is not None  # a logic exists only once its key has seen an event
         # Packed at once when this process runs with recovery, else only if Bytewax writes it
         # (`when_written`); `SkuStock` is never changed in place, so it is held as it is.
@@ -317,11 +352,15 @@ def _fold_and_write(
     catalog: Catalog,
     plans: Stream[PlanRecord] | None = None,
     routing: Routing | None = None,
+    cold: ColdPolicy = DEFAULT_POLICY,
 ) -> None:
     applied = bool(sinks.taps)
+    idle = idle_keys(keyed, "fold", cold)
     # What the fold snapshots is not what a restart resumes it with (a `PackedWhenWritten` is
     # read back as bytes), which `op.stateful_batch`'s one type for both cannot say.
-    build = cast(Callable[[Any], FoldLogic], partial(FoldLogic, catalog, applied=applied))
+    build = cast(
+        Callable[[Any], FoldLogic], partial(FoldLogic, catalog, applied=applied, idle=idle)
+    )
     folded = op.stateful_batch("fold", keyed, build)
     # (sku, LedgerEntry | SkuView | Applied)
     # Split with one comprehension per batch and stream (about five outputs per event), not
@@ -357,11 +396,14 @@ def build_inventory_flow(
     *,
     flow_id: str = "skuflow-inventory",
     routing: Routing | None = None,
+    cold: ColdPolicy = DEFAULT_POLICY,
 ) -> Dataflow:
-    """One process, one ordered source: decode, (route,) key and fold directly."""
+    """One process, one ordered source: decode, (route,) key and fold directly. Idle SKUs'
+    state is held compressed as `cold` says (`dataflows.cold_state`; the taps say it for their
+    own state)."""
     flow = Dataflow(flow_id)
     keyed, dead, plans = intake_with_plans("raw_events", flow, source, catalog, routing)
-    _fold_and_write(keyed, dead, sinks, catalog, plans, routing)
+    _fold_and_write(keyed, dead, sinks, catalog, plans, routing, cold)
     return flow
 
 
@@ -391,14 +433,16 @@ def build_sequenced_flow(
     *,
     flow_id: str = "skuflow-inventory",
     routing: Routing | None = None,
+    cold: ColdPolicy = DEFAULT_POLICY,
 ) -> Dataflow:
-    """Stream topics into the sequenced log; the log folded into ledger and views."""
+    """Stream topics into the sequenced log; the log folded into ledger and views (idle SKUs'
+    state held compressed as `cold` says)."""
     flow = Dataflow(flow_id)
     stream_dead = _sequence(flow, streams, log_sink, catalog, routing, sinks.parts)
     logged, log_dead, plans = intake_with_plans("log", flow, log, catalog)
     # logged: (sku, (sku, Event)) in the log's order per SKU; plans: PlanRecord from the log
     dead = op.merge("dead_letters", stream_dead, log_dead)
-    _fold_and_write(logged, dead, sinks, catalog, plans, routing)
+    _fold_and_write(logged, dead, sinks, catalog, plans, routing, cold)
     return flow
 
 

@@ -41,6 +41,7 @@ from connectors.postgres.migrate import migrate
 from connectors.postgres.proposals import ReorderProposalSink
 from connectors.redis.live_view import RedisLiveViewSink
 from connectors.settings import Settings
+from dataflows.cold_state import DEFAULT_POLICY, ColdPolicy
 from dataflows.inventory import (
     InventorySinks,
     build_inventory_flow,
@@ -71,6 +72,7 @@ class Wiring:
     output_parts: int = 1  # partitions of each output (dataflows/durable.py): the cluster's size
     # defaults unless the run set them (connectors/replenishment_config.py: Settings + the file)
     replenishment_config: ReplenishmentConfig = field(default_factory=ReplenishmentConfig)
+    cold: ColdPolicy = DEFAULT_POLICY  # when an idle SKU's state is held compressed
 
     @classmethod
     def from_settings(cls, settings: Settings, partitions: int = 4) -> Wiring:
@@ -83,6 +85,7 @@ class Wiring:
             postgres_schema=settings.postgres_schema,
             partitions=partitions,
             reorder_window_seconds=settings.reorder_window_seconds,
+            cold=ColdPolicy(after_seconds=settings.cold_after_seconds),
         )
 
     @property
@@ -131,6 +134,7 @@ class Wiring:
             ],
             [DemandForecastSink(self.postgres_dsn, self.postgres_schema)],
             parts=self.output_parts,
+            cold=self.cold,
         )
 
     def log_sink(self) -> SequencedLogSink:
@@ -147,7 +151,13 @@ def sequenced_flow(wiring: Wiring, catalog: Catalog, routing: Routing | None = N
     )
     log_source = KafkaEventSource(wiring.broker_list, [wiring.topics.name(SEQUENCED)], tail=True)
     return build_sequenced_flow(
-        streams, wiring.log_sink(), log_source, wiring.sinks(catalog), catalog, routing=routing
+        streams,
+        wiring.log_sink(),
+        log_source,
+        wiring.sinks(catalog),
+        catalog,
+        routing=routing,
+        cold=wiring.cold,
     )
 
 
@@ -176,5 +186,10 @@ def log_fold_flow(
     (and, with `routing`, the routing plans in the log into decisions)."""
     log_source = KafkaEventSource(wiring.broker_list, [wiring.topics.name(SEQUENCED)], tail=tail)
     return build_inventory_flow(
-        log_source, wiring.sinks(catalog), catalog, flow_id="skuflow-fold", routing=routing
+        log_source,
+        wiring.sinks(catalog),
+        catalog,
+        flow_id="skuflow-fold",
+        routing=routing,
+        cold=wiring.cold,
     )

@@ -21,6 +21,7 @@ with no forecast sinks the step does not make them (`ReplenishmentConfig.forecas
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field, replace
@@ -32,7 +33,7 @@ from bytewax.dataflow import Stream, operator
 from bytewax.operators import KeyedStream, StatefulLogic
 from bytewax.outputs import Sink
 
-from dataflows import durable
+from dataflows import cold_state, durable
 from dataflows.inventory import Applied
 from dataflows.snapshots import Packed, PackedWhenWritten, Snapshot, pack, restore, when_written
 from state.catalog import Catalog
@@ -67,25 +68,43 @@ class ReplenishLogic(StatefulLogic[Applied, ReplenishmentOutput, Packed | Packed
         catalog: Catalog,
         config: ReplenishmentConfig,
         resumed: Snapshot[SkuReplenishment] | None,
+        idle: cold_state.IdleKeys | None = None,
     ) -> None:
         self._catalog = catalog
         self._config = config
         self._state: SkuReplenishment | None = None
         self._resumed = resumed
+        self._idle = idle  # None: never cold (`dataflows.cold_state`)
+        self._frozen: bytes | None = None  # the state while the key is cold
 
     def on_item(self, value: Applied) -> tuple[Iterable[ReplenishmentOutput], bool]:
         state = self._state
         if self._resumed is not None:  # the key's first item since the restart
             state = restore(self._resumed, SkuReplenishment, "the replenishment step")
             self._resumed = None
+        elif self._frozen is not None:
+            state = cold_state.thawed_state(
+                self._frozen, SkuReplenishment, "the replenishment step", self._idle
+            )
+            self._frozen = None
         self._state, emitted = replenish(
             state, value.event, value.outputs, value.stock, self._catalog, self._config
         )
+        if self._idle is not None:
+            self._idle.touched(self)
         return emitted, self.RETAIN
+
+    def go_cold(self) -> int:
+        if self._state is None:
+            return 0
+        self._frozen, self._state = cold_state.frozen_state(self._state), None
+        return sys.getsizeof(self._frozen)
 
     def snapshot(self) -> Packed | PackedWhenWritten:
         if self._resumed is not None:  # no item since the restart: the snapshot as it came
             return self._resumed if isinstance(self._resumed, bytes) else pack(self._resumed)
+        if self._frozen is not None:  # cold: its pack, decompressed, not unpickled
+            return cold_state.thaw(self._frozen)
         assert self._state is not None  # a logic exists only once its key has seen an item
         return when_written(self._state, snapshot_of)
 
@@ -147,10 +166,17 @@ class ReplenishmentTap:
     sinks: Sequence[Sink[ReorderProposed]] = ()
     forecast_sinks: Sequence[Sink[DemandForecast]] = ()
     parts: int = 1  # partitions of each output (`dataflows.durable`): the cluster's size
+    cold: cold_state.ColdPolicy = cold_state.DEFAULT_POLICY  # when idle SKUs' state is frozen
 
     def __call__(self, applied: Stream[tuple[str, Applied]]) -> None:
         config = self.config if self.forecast_sinks else replace(self.config, forecasts=False)
-        emitted = _replenish("replenish", applied, partial(ReplenishLogic, self.catalog, config))
+        build = partial(
+            ReplenishLogic,
+            self.catalog,
+            config,
+            idle=cold_state.idle_keys(applied, "replenish", self.cold),
+        )
+        emitted = _replenish("replenish", applied, build)
         # (sku, ReorderProposed | DemandForecast)
         unkeyed = op.key_rm("proposals_unkey", emitted)
         split = op.branch("forecasts_split", unkeyed, _is_forecast)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -17,13 +18,19 @@ from dataflows.bench import memory
 runner = CliRunner()
 
 
-def test_every_sku_of_the_stream_has_its_state_snapshotted_and_measured(tmp_path: Path) -> None:
+def measured_at_400(tmp_path: Path) -> dict[str, Any]:
+    """`skuflow bench memory` at 400 SKU-locations (100 SKUs at four sites): its one row."""
     result = runner.invoke(
         app,
         ["bench", "memory", "--no-redis", "--sku-locations", "400", "--out", str(tmp_path)],
     )
     assert result.exit_code == 0, result.output
     (row,) = json.loads((tmp_path / "memory.json").read_text())["rows"]
+    return dict(row)
+
+
+def test_every_sku_of_the_stream_has_its_state_snapshotted_and_measured(tmp_path: Path) -> None:
+    row = measured_at_400(tmp_path)
     fold = next(step for step in row["steps"] if step["step"] == "fold")
     assert row["sku_locations"] == 400
     assert row["events"] == 400 * 3  # a receipt and its put-away each, then one more per
@@ -33,6 +40,19 @@ def test_every_sku_of_the_stream_has_its_state_snapshotted_and_measured(tmp_path
     table = (tmp_path / "memory.md").read_text()
     assert "| target | met |" in table
     assert "≤ 300" in table
+
+
+def test_at_rest_every_key_is_frozen_and_held_in_fewer_bytes_than_in_use(tmp_path: Path) -> None:
+    row = measured_at_400(tmp_path)
+    cold = {tiers["step"]: tiers for tiers in row["cold"]}
+    assert set(cold) == {"bench-memory.fold", "bench-memory.replenish"}
+    for tiers in cold.values():
+        assert tiers["hot_keys"] == 0
+        assert tiers["cold_keys"] == tiers["froze"] == 100  # every SKU once, at the end
+    fold = next(step for step in row["steps"] if step["step"] == "fold")
+    assert 0 < cold["bench-memory.fold"]["cold_bytes"] < fold["memory_bytes"] / 2
+    assert fold["thaw_us"] > 0
+    assert "at rest: " in (tmp_path / "memory.md").read_text()
 
 
 def test_the_online_retail_state_is_measured_per_sku_location_where_skus_hold_stock(

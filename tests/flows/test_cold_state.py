@@ -1,0 +1,225 @@
+"""Cold keys (`dataflows.cold_state`): an idle SKU's state held compressed until its next event,
+with the same outputs as a flow that never freezes anything."""
+
+from __future__ import annotations
+
+import pickle
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import bytewax.operators as op
+import pytest
+from bytewax.dataflow import Dataflow
+from bytewax.testing import TestingSink, TestingSource, run_main
+
+from connectors.engine_metrics import EngineCollector
+from connectors.inprocess import raw_event
+from connectors.replay import online_retail
+from connectors.routing_config import routing_policy_for
+from connectors.settings import Settings
+from dataflows.bench.memory import deep_size
+from dataflows.cold_state import (
+    NEVER,
+    ColdPolicy,
+    IdleKeys,
+    freeze,
+    idle_keys,
+    thaw,
+    tierings,
+)
+from dataflows.inventory import FoldLogic, InventorySinks, build_inventory_flow
+from dataflows.replenishment import ReplenishmentTap
+from dataflows.routing import Routing
+from dataflows.runner import run_flow
+from dataflows.snapshots import pack, restore
+from state.apply import apply
+from state.stock import SkuStock
+from tests.flows.test_inventory_flow import catalog, receipt
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass(eq=False)
+class Key:
+    """A logic that records when it is frozen."""
+
+    name: str
+    frozen: list[str] = field(default_factory=list)
+
+    def go_cold(self) -> int:
+        self.frozen.append(self.name)
+        return 100
+
+
+def test_a_frozen_pack_thaws_to_the_same_bytes_and_is_smaller() -> None:
+    stock, _ = apply(None, receipt(1, "RETRO-CLOCK", 12), catalog(), sku="RETRO-CLOCK")
+    packed = pack(stock)
+
+    assert thaw(freeze(packed)) == packed
+    assert len(freeze(packed)) < len(packed)
+
+
+def test_keys_idle_for_the_policys_time_go_cold_oldest_first_and_busy_ones_stay() -> None:
+    clock = Clock()
+    idle = IdleKeys("fold", ColdPolicy(after_seconds=60, sweep_seconds=0), clock)
+    a, b, c = Key("a"), Key("b"), Key("c")
+    idle.touched(a)
+    clock.now += 10
+    idle.touched(b)
+    clock.now += 10
+    idle.touched(a)  # a is busy again: now the newest
+    idle.touched(c)
+
+    clock.now += 45  # b idle 55 s, a and c 45 s
+    idle.touched(c)
+    assert (a.frozen, b.frozen) == ([], [])
+
+    clock.now += 5  # b idle 60 s
+    idle.touched(c)
+    assert (a.frozen, b.frozen, c.frozen) == ([], ["b"], [])
+    figures = idle.tiering()
+    assert (figures.hot_keys, figures.cold_keys, figures.cold_bytes) == (2, 1, 100)
+
+
+def test_the_sweep_runs_at_most_once_per_sweep_interval() -> None:
+    clock = Clock()
+    idle = IdleKeys("fold", ColdPolicy(after_seconds=0, sweep_seconds=5), clock)
+    a, b = Key("a"), Key("b")
+    idle.touched(a)  # the first touch sweeps: a is frozen at once (0 s)
+    clock.now += 1
+    idle.touched(b)  # 1 s after the last sweep: none
+
+    assert (a.frozen, b.frozen) == (["a"], [])
+    clock.now += 4
+    idle.touched(a)
+    assert (a.frozen, b.frozen) == (["a", "a"], ["b"])
+
+
+def test_a_policy_that_never_freezes_tracks_nothing() -> None:
+    assert idle_keys(op.input("in", Dataflow("f"), TestingSource([])), "fold", NEVER) is None
+    with pytest.raises(ValueError, match="durations"):
+        ColdPolicy(after_seconds=-1)
+
+
+def fold_of(*quantities: int, idle: IdleKeys | None = None) -> FoldLogic:
+    logic = FoldLogic(catalog(), None, applied=False, idle=idle)
+    for n, quantity in enumerate(quantities, start=1):
+        logic.on_batch([("RETRO-CLOCK", receipt(n, "RETRO-CLOCK", quantity))])
+    return logic
+
+
+def test_a_cold_fold_holds_its_pack_compressed_and_snapshots_the_pack() -> None:
+    warm = fold_of(12, 3)
+    stock = restore(pickle.loads(pickle.dumps(warm.snapshot())), SkuStock, "the fold")
+
+    cold = fold_of(12, 3)
+    held = cold.go_cold()
+
+    snapshot = cold.snapshot()
+    assert isinstance(snapshot, bytes)
+    assert restore(snapshot, SkuStock, "the fold") == stock
+    assert held == len(freeze(pack(stock))) + 33  # the bytes object's header
+    assert held < 0.5 * deep_size([stock])  # the objects it held
+
+
+def test_a_cold_key_thaws_at_its_next_event_and_folds_as_if_never_frozen() -> None:
+    clock = Clock()
+    idle = IdleKeys("fold", ColdPolicy(after_seconds=0, sweep_seconds=0), clock)
+    cold = fold_of(12, 3, idle=idle)  # frozen after each batch (0 s)
+    warm = fold_of(12, 3)
+
+    next_event = [("RETRO-CLOCK", receipt(9, "RETRO-CLOCK", 5))]
+    assert cold.on_batch(next_event) == warm.on_batch(next_event)
+    figures = idle.tiering()
+    assert (figures.froze, figures.thawed, figures.cold_keys) == (3, 2, 1)
+    assert figures.thaw_seconds > 0
+
+
+def run_online_retail(cold: ColdPolicy, tmp_path: Path, flow_id: str) -> dict[str, list[Any]]:
+    """The first 5,000 Online Retail rows (ten days of orders, returns and cancellations), with
+    routing, replenishment and recovery (cold keys are snapshotted too); every output kept."""
+    try:
+        path = online_retail.data_file(Settings().data_dir)
+    except FileNotFoundError as exc:
+        pytest.fail(f"the Online Retail data is missing: {exc}", pytrace=False)
+    made = online_retail.build_catalog(path)
+    events = list(online_retail.replay(path, limit_rows=5000))
+    outputs: dict[str, list[Any]] = {"ledger": [], "views": [], "proposals": [], "forecasts": []}
+    tap = ReplenishmentTap(
+        made,
+        sinks=[TestingSink(outputs["proposals"])],
+        forecast_sinks=[TestingSink(outputs["forecasts"])],
+        cold=cold,
+    )
+    sinks = InventorySinks(
+        ledger=[TestingSink(outputs["ledger"])],
+        views=[TestingSink(outputs["views"])],
+        taps=[tap],
+    )
+    raws = [raw_event(event, f"test/{n}") for n, event in enumerate(events)]
+    routing = Routing.for_catalog(made, routing_policy_for("online-retail", made))
+    source = TestingSource(raws, batch_size=200)
+    flow = build_inventory_flow(source, sinks, made, flow_id=flow_id, routing=routing, cold=cold)
+    run_flow(flow, recovery_dir=tmp_path / "recovery", snapshot_seconds=0.5)
+    return outputs
+
+
+def test_a_flow_freezing_every_idle_key_at_once_writes_what_one_that_never_freezes_writes(
+    tmp_path: Path,
+) -> None:
+    never = run_online_retail(NEVER, tmp_path / "never", "never-cold")
+    always = run_online_retail(ColdPolicy(0, sweep_seconds=0), tmp_path / "always", "always-cold")
+
+    assert never == always
+    assert len(never["ledger"]) > 5000
+    assert len(never["forecasts"]) > 500
+    steps = {figures.step: figures for figures in tierings()}
+    assert not [name for name in steps if name.startswith("never-cold.")]
+    for step in ("always-cold.fold", "always-cold.replenish"):
+        assert steps[step].hot_keys == 0  # every key cold once its batch is folded
+        assert steps[step].cold_keys > 100
+        assert steps[step].thawed > steps[step].cold_keys
+
+
+def folded_without_recovery(cold: ColdPolicy) -> list[Any]:
+    ledger: list[Any] = []
+    events = [receipt(n, "RETRO-CLOCK", n) for n in range(1, 6)]
+    source = TestingSource([raw_event(e, f"t/{n}") for n, e in enumerate(events)], batch_size=1)
+    sinks = InventorySinks(ledger=[TestingSink(ledger)])
+    run_main(build_inventory_flow(source, sinks, catalog(), cold=cold))
+    return ledger
+
+
+def test_without_recovery_a_key_frozen_after_every_event_folds_the_same_ledger() -> None:
+    frozen = folded_without_recovery(ColdPolicy(after_seconds=0, sweep_seconds=0))
+
+    assert len(frozen) >= 5
+    assert frozen == folded_without_recovery(NEVER)
+
+
+def test_the_engine_metrics_report_each_steps_hot_and_cold_keys() -> None:
+    clock = Clock()
+    idle = IdleKeys("metrics-flow.fold", ColdPolicy(after_seconds=60, sweep_seconds=0), clock)
+    idle.touched(Key("a"))
+    clock.now += 60
+    idle.touched(Key("b"))  # a goes cold
+
+    families = {
+        family.name: family for family in EngineCollector(threading.get_native_id()).collect()
+    }
+    keys = {
+        s.labels["tier"]: s.value
+        for s in families["skuflow_state_keys"].samples
+        if s.labels["step"] == "metrics-flow.fold"
+    }
+    assert keys == {"hot": 1, "cold": 1}
+    frozen = families["skuflow_state_frozen"].samples
+    assert [s.value for s in frozen if s.labels["step"] == "metrics-flow.fold"] == [1]
