@@ -63,8 +63,8 @@ class Settings(BaseSettings):
         ge=0,
         description=(
             "A SKU no event has touched for this long has its dataflow state held compressed "
-            "(about 200 instead of 650+ bytes per SKU-location) until its next event thaws it "
-            "(25-50 µs). inf: never."
+            "(about 220 instead of 650+ bytes per SKU-location) until its next event thaws it "
+            "(about 60 µs for its fold and replenishment state). inf: never."
         ),
     )
     api_host: str = Field("127.0.0.1", description="Address the API and dashboard listen on.")

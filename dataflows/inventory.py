@@ -27,7 +27,6 @@ views are absolute.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -41,15 +40,7 @@ from bytewax.operators import StatefulBatchLogic
 from bytewax.outputs import Sink
 
 from dataflows import durable
-from dataflows.cold_state import (
-    DEFAULT_POLICY,
-    ColdPolicy,
-    IdleKeys,
-    frozen_state,
-    idle_keys,
-    thaw,
-    thawed_state,
-)
+from dataflows.cold_state import DEFAULT_POLICY, ColdCapable, ColdPolicy, IdleKeys, idle_keys, thaw
 from dataflows.reservations import expiries
 from dataflows.routing import PlanRecord, Routing, assemble_decisions, decode_plan, is_plan_key
 from dataflows.routing_batches import batch_orders
@@ -139,7 +130,8 @@ def _addressed(
 
 
 class FoldLogic(
-    StatefulBatchLogic[tuple[str, Event], "Folded | Applied", Packed | PackedWhenWritten]
+    StatefulBatchLogic[tuple[str, Event], "Folded | Applied", Packed | PackedWhenWritten],
+    ColdCapable,
 ):
     """One SKU's state, folded a batch at a time: every event's ledger entries (and, for taps,
     `Applied` records) in order, then one view of the SKU as the batch left it.
@@ -163,7 +155,6 @@ class FoldLogic(
         self._resumed = resumed
         self._applied = applied
         self._idle = idle  # None: never cold (`dataflows.cold_state`)
-        self._frozen: bytes | None = None  # the state while the key is cold
 
     def on_batch(self, values: list[tuple[str, Event]]) -> tuple[list[Folded | Applied], bool]:
         emitted: list[Folded | Applied] = []
@@ -178,8 +169,7 @@ class FoldLogic(
         if resumed is not None:
             stock = restore(resumed, SkuStock, "the fold")
         elif self._frozen is not None:
-            stock = thawed_state(self._frozen, SkuStock, "the fold", self._idle)
-            self._frozen = None
+            stock = self._thawed(SkuStock, "the fold")
         else:
             stock = self._stock
         catalog, applied = self._catalog, self._applied
@@ -203,15 +193,12 @@ class FoldLogic(
         if last_moved is not None and stock is not None:
             at, event_id = last_moved.occurred_at, last_moved.event_id
             emitted.append(view_of(stock, catalog, at, event_id, moved_version))
-        if self._idle is not None:
-            self._idle.touched(self)  # may freeze idle keys (this one too, if set to 0 s)
+        self._touched()  # may freeze idle keys (this one too, if set to 0 s)
         return emitted, StatefulBatchLogic.RETAIN
 
     def go_cold(self) -> int:
-        if self._stock is None:
-            return 0
-        self._frozen, self._stock = frozen_state(self._stock), None
-        return sys.getsizeof(self._frozen)
+        held, self._stock = self._freeze(self._stock), None
+        return held
 
     def snapshot(self) -> Packed | PackedWhenWritten:
         if self._resumed is not None:  # not folded since the restart: the snapshot as it came

@@ -21,7 +21,6 @@ with no forecast sinks the step does not make them (`ReplenishmentConfig.forecas
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field, replace
@@ -48,7 +47,9 @@ from state.replenishment import (
 )
 
 
-class ReplenishLogic(StatefulLogic[Applied, ReplenishmentOutput, Packed | PackedWhenWritten]):
+class ReplenishLogic(
+    StatefulLogic[Applied, ReplenishmentOutput, Packed | PackedWhenWritten], cold_state.ColdCapable
+):
     """`replenish` for one SKU, snapshotted as its own pickle (`dataflows.snapshots`).
 
     On a restart Bytewax hands each key's logic its last snapshot before the first event flows:
@@ -75,7 +76,6 @@ class ReplenishLogic(StatefulLogic[Applied, ReplenishmentOutput, Packed | Packed
         self._state: SkuReplenishment | None = None
         self._resumed = resumed
         self._idle = idle  # None: never cold (`dataflows.cold_state`)
-        self._frozen: bytes | None = None  # the state while the key is cold
 
     def on_item(self, value: Applied) -> tuple[Iterable[ReplenishmentOutput], bool]:
         state = self._state
@@ -83,22 +83,16 @@ class ReplenishLogic(StatefulLogic[Applied, ReplenishmentOutput, Packed | Packed
             state = restore(self._resumed, SkuReplenishment, "the replenishment step")
             self._resumed = None
         elif self._frozen is not None:
-            state = cold_state.thawed_state(
-                self._frozen, SkuReplenishment, "the replenishment step", self._idle
-            )
-            self._frozen = None
+            state = self._thawed(SkuReplenishment, "the replenishment step")
         self._state, emitted = replenish(
             state, value.event, value.outputs, value.stock, self._catalog, self._config
         )
-        if self._idle is not None:
-            self._idle.touched(self)
+        self._touched()
         return emitted, self.RETAIN
 
     def go_cold(self) -> int:
-        if self._state is None:
-            return 0
-        self._frozen, self._state = cold_state.frozen_state(self._state), None
-        return sys.getsizeof(self._frozen)
+        held, self._state = self._freeze(self._state), None
+        return held
 
     def snapshot(self) -> Packed | PackedWhenWritten:
         if self._resumed is not None:  # no item since the restart: the snapshot as it came

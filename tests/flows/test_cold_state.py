@@ -53,6 +53,7 @@ class Key:
 
     name: str
     frozen: list[str] = field(default_factory=list)
+    touched_round: int = -1
 
     def go_cold(self) -> int:
         self.frozen.append(self.name)
@@ -67,45 +68,45 @@ def test_a_frozen_pack_thaws_to_the_same_bytes_and_is_smaller() -> None:
     assert len(freeze(packed)) < len(packed)
 
 
-def test_keys_idle_for_the_policys_time_go_cold_oldest_first_and_busy_ones_stay() -> None:
+def test_a_key_idle_for_the_policys_time_goes_cold_within_half_as_long_again() -> None:
     clock = Clock()
-    idle = IdleKeys("fold", ColdPolicy(after_seconds=60, sweep_seconds=0), clock)
-    a, b, c = Key("a"), Key("b"), Key("c")
-    idle.touched(a)
-    clock.now += 10
-    idle.touched(b)
-    clock.now += 10
-    idle.touched(a)  # a is busy again: now the newest
-    idle.touched(c)
-
-    clock.now += 45  # b idle 55 s, a and c 45 s
-    idle.touched(c)
-    assert (a.frozen, b.frozen) == ([], [])
-
-    clock.now += 5  # b idle 60 s
-    idle.touched(c)
-    assert (a.frozen, b.frozen, c.frozen) == ([], ["b"], [])
-    figures = idle.tiering()
-    assert (figures.hot_keys, figures.cold_keys, figures.cold_bytes) == (2, 1, 100)
+    tier = IdleKeys("fold", ColdPolicy(after_seconds=60), clock).tier()  # rounds of 30 s
+    idle, busy = Key("idle"), Key("busy")
+    tier.touch(idle)
+    for _ in range(5):  # every 20 s until 100 s later
+        clock.now += 20
+        tier.touch(busy)
+        if clock.now - 1000 < 60:
+            assert idle.frozen == []  # never before its 60 s
+    assert (idle.frozen, busy.frozen) == (["idle"], [])
+    tier.touch(idle)  # thawed by an event: hot again
+    figures = tier.cold_keys, tier.cold_bytes, tier.froze
+    assert figures == (1, 100, 1)
 
 
-def test_the_sweep_runs_at_most_once_per_sweep_interval() -> None:
+def test_a_key_touched_within_the_idle_time_stays_hot_however_long_it_lives() -> None:
     clock = Clock()
-    idle = IdleKeys("fold", ColdPolicy(after_seconds=0, sweep_seconds=5), clock)
-    a, b = Key("a"), Key("b")
-    idle.touched(a)  # the first touch sweeps: a is frozen at once (0 s)
-    clock.now += 1
-    idle.touched(b)  # 1 s after the last sweep: none
+    tier = IdleKeys("fold", ColdPolicy(after_seconds=60), clock).tier()
+    key = Key("busy")
+    for _ in range(100):
+        tier.touch(key)
+        clock.now += 59
 
-    assert (a.frozen, b.frozen) == (["a"], [])
-    clock.now += 4
-    idle.touched(a)
-    assert (a.frozen, b.frozen) == (["a", "a"], ["b"])
+    assert key.frozen == []
+
+
+def test_a_policy_of_zero_seconds_freezes_a_key_at_every_touch() -> None:
+    tier = IdleKeys("fold", ColdPolicy(after_seconds=0), Clock()).tier()
+    key = Key("k")
+    tier.touch(key)
+    tier.touch(key)
+
+    assert key.frozen == ["k", "k"]
 
 
 def test_a_policy_that_never_freezes_tracks_nothing() -> None:
     assert idle_keys(op.input("in", Dataflow("f"), TestingSource([])), "fold", NEVER) is None
-    with pytest.raises(ValueError, match="durations"):
+    with pytest.raises(ValueError, match="duration"):
         ColdPolicy(after_seconds=-1)
 
 
@@ -132,7 +133,7 @@ def test_a_cold_fold_holds_its_pack_compressed_and_snapshots_the_pack() -> None:
 
 def test_a_cold_key_thaws_at_its_next_event_and_folds_as_if_never_frozen() -> None:
     clock = Clock()
-    idle = IdleKeys("fold", ColdPolicy(after_seconds=0, sweep_seconds=0), clock)
+    idle = IdleKeys("fold", ColdPolicy(after_seconds=0), clock)
     cold = fold_of(12, 3, idle=idle)  # frozen after each batch (0 s)
     warm = fold_of(12, 3)
 
@@ -176,7 +177,7 @@ def test_a_flow_freezing_every_idle_key_at_once_writes_what_one_that_never_freez
     tmp_path: Path,
 ) -> None:
     never = run_online_retail(NEVER, tmp_path / "never", "never-cold")
-    always = run_online_retail(ColdPolicy(0, sweep_seconds=0), tmp_path / "always", "always-cold")
+    always = run_online_retail(ColdPolicy(after_seconds=0), tmp_path / "always", "always-cold")
 
     assert never == always
     assert len(never["ledger"]) > 5000
@@ -199,7 +200,7 @@ def folded_without_recovery(cold: ColdPolicy) -> list[Any]:
 
 
 def test_without_recovery_a_key_frozen_after_every_event_folds_the_same_ledger() -> None:
-    frozen = folded_without_recovery(ColdPolicy(after_seconds=0, sweep_seconds=0))
+    frozen = folded_without_recovery(ColdPolicy(after_seconds=0))
 
     assert len(frozen) >= 5
     assert frozen == folded_without_recovery(NEVER)
@@ -207,14 +208,16 @@ def test_without_recovery_a_key_frozen_after_every_event_folds_the_same_ledger()
 
 def test_the_engine_metrics_report_each_steps_hot_and_cold_keys() -> None:
     clock = Clock()
-    idle = IdleKeys("metrics-flow.fold", ColdPolicy(after_seconds=60, sweep_seconds=0), clock)
-    idle.touched(Key("a"))
-    clock.now += 60
-    idle.touched(Key("b"))  # a goes cold
+    idle = IdleKeys("metrics-flow.fold", ColdPolicy(after_seconds=60), clock)
+    tier = idle.tier()
+    busy = Key("b")
+    tier.touch(Key("a"))
+    for _ in range(4):
+        clock.now += 30
+        tier.touch(busy)  # a goes cold
 
-    families = {
-        family.name: family for family in EngineCollector(threading.get_native_id()).collect()
-    }
+    collector = EngineCollector(threading.get_native_id())
+    families = {family.name: family for family in collector.collect()}
     keys = {
         s.labels["tier"]: s.value
         for s in families["skuflow_state_keys"].samples

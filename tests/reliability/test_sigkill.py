@@ -304,9 +304,19 @@ def replay_into(wiring: Wiring, settings: Settings, limit_rows: int | None) -> i
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    "cold_after", ["600", "0"], ids=["keys-held-as-objects", "keys-frozen-after-every-batch"]
+)
 def test_the_engine_killed_three_times_during_a_slice_loses_and_doubles_nothing(
-    services: dict, settings: Settings, tmp_path: Path
+    services: dict,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cold_after: str,
 ) -> None:
+    """Also with every key frozen after each batch (`SKUFLOW_COLD_AFTER_SECONDS=0`): thawed,
+    snapshotted and resumed across the kills."""
+    monkeypatch.setenv("SKUFLOW_COLD_AFTER_SECONDS", cold_after)  # `engine` passes it on
     catalog = retail_catalog(settings.data_dir)
     wiring = new_wiring(services, "sigkill" + uuid.uuid4().hex[:8])
     replay_into(wiring, settings, limit_rows=1500)
