@@ -104,6 +104,24 @@ def test_a_policy_of_zero_seconds_freezes_a_key_at_every_touch() -> None:
     assert key.frozen == ["k", "k"]
 
 
+@dataclass(eq=False)
+class Empty(Key):
+    """A logic with no state to freeze."""
+
+    def go_cold(self) -> int:
+        super().go_cold()
+        return 0
+
+
+def test_a_key_with_nothing_to_freeze_stays_hot_and_is_not_counted_cold() -> None:
+    tier = IdleKeys("fold", ColdPolicy(after_seconds=0), Clock()).tier()
+    key = Empty("empty")
+    tier.touch(key)
+
+    assert key.frozen == ["empty"]
+    assert (tier.cold_keys, tier.froze, key.touched_round) == (0, 0, tier.round)
+
+
 def test_a_policy_that_never_freezes_tracks_nothing() -> None:
     assert idle_keys(op.input("in", Dataflow("f"), TestingSource([])), "fold", NEVER) is None
     with pytest.raises(ValueError, match="duration"):
