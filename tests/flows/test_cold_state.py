@@ -3,6 +3,7 @@ with the same outputs as a flow that never freezes anything."""
 
 from __future__ import annotations
 
+import math
 import pickle
 import threading
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from connectors.routing_config import routing_policy_for
 from connectors.settings import Settings
 from dataflows.bench.memory import deep_size
 from dataflows.cold_state import (
+    DEFAULT_POLICY,
     NEVER,
     ColdPolicy,
     IdleKeys,
@@ -30,6 +32,7 @@ from dataflows.cold_state import (
     tierings,
 )
 from dataflows.inventory import FoldLogic, InventorySinks, build_inventory_flow
+from dataflows.production import Wiring
 from dataflows.replenishment import ReplenishmentTap
 from dataflows.routing import Routing
 from dataflows.runner import run_flow
@@ -244,3 +247,16 @@ def test_the_engine_metrics_report_each_steps_hot_and_cold_keys() -> None:
     assert keys == {"hot": 1, "cold": 1}
     frozen = families["skuflow_state_frozen"].samples
     assert [s.value for s in frozen if s.labels["step"] == "metrics-flow.fold"] == [1]
+
+
+@pytest.mark.parametrize(("setting", "after"), [("inf", math.inf), ("0", 0.0), ("900", 900.0)])
+def test_the_setting_reaches_the_wiring(
+    monkeypatch: pytest.MonkeyPatch, setting: str, after: float
+) -> None:
+    monkeypatch.setenv("SKUFLOW_COLD_AFTER_SECONDS", setting)
+
+    assert Wiring.from_settings(Settings()).cold == ColdPolicy(after_seconds=after)
+
+
+def test_the_default_freezes_after_ten_minutes() -> None:
+    assert Settings().cold_after_seconds == 600 == DEFAULT_POLICY.after_seconds
