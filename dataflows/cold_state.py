@@ -124,11 +124,11 @@ class Tier:
             self.freeze([logic])
             return
         now_round = int((self._clock() - self._start) / self._interval)
+        logic.touched_round = now_round  # before the walk: the key just touched is not idle
         if now_round != self.round:
             self.round = now_round
             cutoff = now_round - 3
             self.freeze([key for key in self.keys if key.touched_round <= cutoff])
-        logic.touched_round = now_round
 
     def freeze(self, logics: list[Coolable]) -> None:
         if not logics:

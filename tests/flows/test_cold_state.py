@@ -87,6 +87,17 @@ def test_a_key_idle_for_the_policys_time_goes_cold_within_half_as_long_again() -
     assert figures == (1, 100, 1)
 
 
+def test_a_new_key_first_touched_by_a_rounds_first_event_is_not_taken_for_an_idle_one() -> None:
+    clock = Clock()
+    tier = IdleKeys("fold", ColdPolicy(after_seconds=60), clock).tier()
+    old, new = Key("old"), Key("new")
+    tier.touch(old)
+    clock.now += 100  # a new round, and old idle long enough
+    tier.touch(new)
+
+    assert (old.frozen, new.frozen) == (["old"], [])
+
+
 def test_a_key_touched_within_the_idle_time_stays_hot_however_long_it_lives() -> None:
     clock = Clock()
     tier = IdleKeys("fold", ColdPolicy(after_seconds=60), clock).tier()
