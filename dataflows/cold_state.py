@@ -18,8 +18,9 @@ every key's timer at every activation, which among a million keys would cost mor
 flow.
 
 A key resumed after a restart holds its snapshot's pack until its first event
-(`dataflows.snapshots`) and is not frozen before then: compressing a million keys would hold up
-the restart. `after_seconds` = inf turns the whole thing off (no tracking at all).
+(`dataflows.snapshots`); if none comes within the idle time, that pack is frozen as it is (no
+unpickling). Nothing is compressed during the restart itself: a million keys would hold it up.
+`after_seconds` = inf turns the whole thing off (no tracking at all).
 
 Each worker thread has its own tier (`threading.local`): a key lives on one worker, and Bytewax
 calls a step's logics from that worker's thread only.
@@ -130,6 +131,12 @@ class Tier:
             cutoff = now_round - 3
             self.freeze([key for key in self.keys if key.touched_round <= cutoff])
 
+    def enlist(self, logic: Coolable) -> None:
+        """Count a key resumed after a restart as touched in the round the tier last saw (no
+        clock read: a restart loads every key): frozen if no event comes."""
+        self.keys.append(logic)
+        logic.touched_round = self.round
+
     def freeze(self, logics: list[Coolable]) -> None:
         if not logics:
             return
@@ -214,14 +221,34 @@ class IdleKeys:
 
 
 class ColdCapable:
-    """Mixed into a step's logic: its state can be held frozen. The logic sets `_idle` (None:
-    never cold), keeps its frozen state in `_frozen`, calls `_touched()` after every batch and
-    thaws through `_thawed(kind, step)`."""
+    """Mixed into a step's logic: its state can be held frozen. The logic calls `_init_cold`,
+    keeps its frozen state in `_frozen`, calls `_touched()` after every batch and thaws through
+    `_thawed(kind, step)`."""
 
-    touched_round = -1
-    _idle: IdleKeys | None = None
-    _tier: Tier | None = None
-    _frozen: bytes | None = None
+    touched_round: int
+    _idle: IdleKeys | None
+    _tier: Tier | None
+    _frozen: bytes | None
+    _frozen_resumed: bool  # frozen before its first event since a restart
+
+    def _init_cold(self, idle: IdleKeys | None, resumed: object | None) -> None:
+        """Called by the logic's `__init__`. Every attribute set here, in one order, so every
+        key's instance dict shares its keys with the others'. A key resumed after a restart is
+        enlisted at once: frozen too if no event comes in the idle time."""
+        self._idle = idle  # None: never cold
+        self._tier = None
+        self._frozen = None
+        self._frozen_resumed = False
+        self.touched_round = -1
+        if idle is not None and resumed is not None:
+            self._tier = idle.tier()
+            self._tier.enlist(cast(Coolable, self))
+
+    def _freeze_resumed(self, resumed: object) -> int:
+        """Hold a resumed key's snapshot (its pack, or an older snapshot's state) frozen."""
+        self._frozen = freeze(resumed if isinstance(resumed, bytes) else pack(resumed))
+        self._frozen_resumed = True
+        return sys.getsizeof(self._frozen)
 
     def _touched(self) -> None:
         tier = self._tier

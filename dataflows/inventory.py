@@ -154,7 +154,7 @@ class FoldLogic(
         self._stock: SkuStock | None = None
         self._resumed = resumed
         self._applied = applied
-        self._idle = idle  # None: never cold (`dataflows.cold_state`)
+        self._init_cold(idle, resumed)  # `dataflows.cold_state`
 
     def on_batch(self, values: list[tuple[str, Event]]) -> tuple[list[Folded | Applied], bool]:
         emitted: list[Folded | Applied] = []
@@ -164,7 +164,8 @@ class FoldLogic(
         # Resumed from a snapshot: if the first batch is nothing but redeliveries (which move
         # nothing, so no view would follow), it still writes the SKU's view (absolute values, so
         # harmless): a view that a crashed process computed and never wrote is written after all.
-        redeliveries = resumed is not None
+        redeliveries = resumed is not None or self._frozen_resumed
+        self._frozen_resumed = False  # (frozen before its first event: resumed all the same)
         stock: SkuStock | None
         if resumed is not None:
             stock = restore(resumed, SkuStock, "the fold")
@@ -197,6 +198,9 @@ class FoldLogic(
         return emitted, StatefulBatchLogic.RETAIN
 
     def go_cold(self) -> int:
+        if self._resumed is not None:  # no event since the restart: its snapshot, as it came
+            resumed, self._resumed = self._resumed, None
+            return self._freeze_resumed(resumed)
         held, self._stock = self._freeze(self._stock), None
         return held
 

@@ -75,7 +75,7 @@ class ReplenishLogic(
         self._config = config
         self._state: SkuReplenishment | None = None
         self._resumed = resumed
-        self._idle = idle  # None: never cold (`dataflows.cold_state`)
+        self._init_cold(idle, resumed)  # `dataflows.cold_state`
 
     def on_item(self, value: Applied) -> tuple[Iterable[ReplenishmentOutput], bool]:
         state = self._state
@@ -91,6 +91,9 @@ class ReplenishLogic(
         return emitted, self.RETAIN
 
     def go_cold(self) -> int:
+        if self._resumed is not None:  # no item since the restart: its snapshot, as it came
+            resumed, self._resumed = self._resumed, None
+            return self._freeze_resumed(resumed)
         held, self._state = self._freeze(self._state), None
         return held
 

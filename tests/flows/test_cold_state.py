@@ -39,6 +39,7 @@ from dataflows.runner import run_flow
 from dataflows.snapshots import pack, restore
 from state.apply import apply
 from state.stock import SkuStock
+from state.views import SkuView
 from tests.flows.test_inventory_flow import catalog, receipt
 
 
@@ -271,3 +272,23 @@ def test_the_setting_reaches_the_wiring(
 
 def test_the_default_freezes_after_ten_minutes() -> None:
     assert Settings().cold_after_seconds == 600 == DEFAULT_POLICY.after_seconds
+
+
+def test_a_key_resumed_after_a_restart_and_left_idle_is_frozen_as_its_snapshot_came() -> None:
+    clock = Clock()
+    idle = IdleKeys("fold", ColdPolicy(after_seconds=60), clock)
+    first = [("RETRO-CLOCK", receipt(1, "RETRO-CLOCK", 12))]
+    snapshot = pack(restore(pickle.loads(pickle.dumps(fold_of(12).snapshot())), SkuStock, "f"))
+    resumed = FoldLogic(catalog(), snapshot, applied=False, idle=idle)
+    plain = FoldLogic(catalog(), snapshot, applied=False)
+
+    clock.now += 100
+    idle.tier().touch(Key("another"))  # a new round's walk: the resumed key idle 100 s
+
+    assert idle.tiering().cold_keys == 1
+    assert resumed.snapshot() == snapshot  # the same bytes, frozen and thawed
+    # Its first batch, a redelivery, still rewrites the SKU's view as a resumed key does.
+    outputs, _ = resumed.on_batch(first)
+    assert outputs == plain.on_batch(first)[0]
+    assert any(isinstance(output, SkuView) for output in outputs)
+    assert idle.tiering().thawed == 1
