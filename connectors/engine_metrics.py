@@ -35,6 +35,7 @@ import socket
 import threading
 import weakref
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -65,34 +66,23 @@ def watch_writer(writer: Writer) -> None:
     _WRITERS.add(writer)
 
 
-class StateTiers(Protocol):
-    """What the collector reads of a stateful step's hot and cold keys
+@dataclass(frozen=True)
+class Tiering:
+    """A stateful step's hot and cold keys, summed over its worker threads
     (`dataflows.cold_state.IdleKeys.tiering`)."""
 
-    @property
-    def step(self) -> str: ...
-
-    @property
-    def hot_keys(self) -> int: ...
-
-    @property
-    def cold_keys(self) -> int: ...
-
-    @property
-    def cold_bytes(self) -> int: ...
-
-    @property
-    def froze(self) -> int: ...
-
-    @property
-    def thawed(self) -> int: ...
-
-    @property
-    def thaw_seconds(self) -> float: ...
+    step: str
+    hot_keys: int
+    cold_keys: int
+    cold_bytes: int  # the frozen states' objects (`sys.getsizeof`), header included
+    froze: int
+    thawed: int
+    freeze_seconds: float
+    thaw_seconds: float
 
 
 class TieredStep(Protocol):
-    def tiering(self) -> StateTiers: ...
+    def tiering(self) -> Tiering: ...
 
 
 _STEPS: weakref.WeakSet[TieredStep] = weakref.WeakSet()
@@ -107,7 +97,7 @@ def watched_steps() -> list[TieredStep]:
     return list(_STEPS)
 
 
-def step_tiers() -> list[StateTiers]:
+def step_tiers() -> list[Tiering]:
     """Every watched step's figures, by step name."""
     return sorted((step.tiering() for step in watched_steps()), key=lambda t: t.step)
 
@@ -160,7 +150,7 @@ class EngineCollector(Collector):
         yield from _state_metrics(step_tiers())
 
 
-def _state_metrics(tiers: list[StateTiers]) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+def _state_metrics(tiers: list[Tiering]) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
     keys = GaugeMetricFamily(
         "skuflow_state_keys",
         "Keys of a stateful step: hot (held as objects) or cold (held compressed).",

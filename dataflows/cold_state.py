@@ -40,7 +40,7 @@ from typing import Any, Protocol, TypeVar, cast
 
 from bytewax.dataflow import Stream
 
-from connectors.engine_metrics import step_tiers, watch_step, watched_steps
+from connectors.engine_metrics import Tiering, watch_step, watched_steps
 from dataflows.snapshots import Packed, pack, restore
 
 T = TypeVar("T")
@@ -159,20 +159,6 @@ class Tier:
         self.thaw_seconds += seconds
 
 
-@dataclass(frozen=True)
-class Tiering:
-    """One step's figures, summed over its worker threads (for metrics and the memory bench)."""
-
-    step: str
-    hot_keys: int
-    cold_keys: int
-    cold_bytes: int  # the frozen states' objects (`sys.getsizeof`), header included
-    froze: int
-    thawed: int
-    freeze_seconds: float
-    thaw_seconds: float
-
-
 class IdleKeys:
     """One stateful step's keys, hot and cold, per worker thread (a `Tier` each); see the module
     doc. A logic gets its thread's tier from `tier()` once and touches it after every batch."""
@@ -244,12 +230,6 @@ class ColdCapable:
             self._tier = idle.tier()
             self._tier.enlist(cast(Coolable, self))
 
-    def _freeze_resumed(self, resumed: object) -> int:
-        """Hold a resumed key's snapshot (its pack, or an older snapshot's state) frozen."""
-        self._frozen = freeze(resumed if isinstance(resumed, bytes) else pack(resumed))
-        self._frozen_resumed = True
-        return sys.getsizeof(self._frozen)
-
     def _touched(self) -> None:
         tier = self._tier
         if tier is None:
@@ -267,11 +247,16 @@ class ColdCapable:
             self._tier.thawed_one(frozen, time.perf_counter() - began)
         return state
 
-    def _freeze(self, state: object | None) -> int:
-        """Hold `state` frozen; the bytes it holds (0 for no state)."""
-        if state is None:
+    def _freeze(self, resumed: object | None, state: object | None) -> int:
+        """Hold frozen a key's snapshot if it has not seen an event since a restart (`resumed`:
+        its pack, or an older snapshot's state), else its `state`; the bytes held (0: neither)."""
+        if resumed is not None:
+            self._frozen = freeze(resumed if isinstance(resumed, bytes) else pack(resumed))
+            self._frozen_resumed = True
+        elif state is not None:
+            self._frozen = freeze(pack(state))
+        else:
             return 0
-        self._frozen = freeze(pack(state))
         return sys.getsizeof(self._frozen)
 
 
@@ -297,8 +282,3 @@ def freeze_flow(flow_id: str) -> list[Tiering]:
     for step in mine:
         step.freeze_all()
     return sorted((step.tiering() for step in mine), key=lambda t: t.step)
-
-
-def tierings() -> list[Tiering]:
-    """Every live step's figures in this process, by step name."""
-    return [tier for tier in step_tiers() if isinstance(tier, Tiering)]

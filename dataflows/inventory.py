@@ -198,10 +198,8 @@ class FoldLogic(
         return emitted, StatefulBatchLogic.RETAIN
 
     def go_cold(self) -> int:
-        if self._resumed is not None:  # no event since the restart: its snapshot, as it came
-            resumed, self._resumed = self._resumed, None
-            return self._freeze_resumed(resumed)
-        held, self._stock = self._freeze(self._stock), None
+        held = self._freeze(self._resumed, self._stock)
+        self._resumed = self._stock = None
         return held
 
     def snapshot(self) -> Packed | PackedWhenWritten:

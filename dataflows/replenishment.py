@@ -91,10 +91,8 @@ class ReplenishLogic(
         return emitted, self.RETAIN
 
     def go_cold(self) -> int:
-        if self._resumed is not None:  # no item since the restart: its snapshot, as it came
-            resumed, self._resumed = self._resumed, None
-            return self._freeze_resumed(resumed)
-        held, self._state = self._freeze(self._state), None
+        held = self._freeze(self._resumed, self._state)
+        self._resumed = self._state = None
         return held
 
     def snapshot(self) -> Packed | PackedWhenWritten:

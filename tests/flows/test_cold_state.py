@@ -15,7 +15,7 @@ import pytest
 from bytewax.dataflow import Dataflow
 from bytewax.testing import TestingSink, TestingSource, run_main
 
-from connectors.engine_metrics import EngineCollector
+from connectors.engine_metrics import EngineCollector, step_tiers
 from connectors.inprocess import raw_event
 from connectors.replay import online_retail
 from connectors.routing_config import routing_policy_for
@@ -29,7 +29,6 @@ from dataflows.cold_state import (
     freeze,
     idle_keys,
     thaw,
-    tierings,
 )
 from dataflows.inventory import FoldLogic, InventorySinks, build_inventory_flow
 from dataflows.production import Wiring
@@ -215,7 +214,7 @@ def test_a_flow_freezing_every_idle_key_at_once_writes_what_one_that_never_freez
     assert never == always
     assert len(never["ledger"]) > 5000
     assert len(never["forecasts"]) > 500
-    steps = {figures.step: figures for figures in tierings()}
+    steps = {figures.step: figures for figures in step_tiers()}
     assert not [name for name in steps if name.startswith("never-cold.")]
     for step in ("always-cold.fold", "always-cold.replenish"):
         assert steps[step].hot_keys == 0  # every key cold once its batch is folded
