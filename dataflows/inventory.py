@@ -13,6 +13,9 @@ With Kafka (`skuflow run`), one dataflow in two parts joined by the sequenced lo
     sequenced log ◄───────────────────────────────────────────────────────────────┘
          └─► decode ─► fold with `state.apply` ─► ledger entries, live views
 
+(In one process the fold takes what its sequencer decoded instead of decoding the log's bytes
+again: `dataflows.log_handover`.)
+
 Why the log: events of one SKU reach skuflow on several topics (an order on `orders`, its
 receipt on `receipts`), and the order in which a consumer interleaves partitions is not fixed.
 The log fixes it: once an event is in its SKU's partition of the log, every fold of the log (the
@@ -41,6 +44,7 @@ from bytewax.outputs import Sink
 
 from dataflows import durable
 from dataflows.cold_state import DEFAULT_POLICY, ColdCapable, ColdPolicy, IdleKeys, idle_keys, thaw
+from dataflows.log_handover import Handover
 from dataflows.reservations import expiries
 from dataflows.routing import PlanRecord, Routing, assemble_decisions, decode_plan, is_plan_key
 from dataflows.routing_batches import batch_orders
@@ -94,18 +98,23 @@ class InventorySinks:
 
 
 def route(
-    catalog: Catalog, raw: RawEvent, routing: Routing | None = None
+    catalog: Catalog,
+    raw: RawEvent,
+    routing: Routing | None = None,
+    handover: LogHandover | None = None,
 ) -> list[Keyed | PlanRecord | ToBatch | DeadLetter]:
     """Decode one raw event and address it to every SKU it concerns (or dead-letter it).
 
     A raw event with a key comes from the sequenced log: it is already one SKU's part, or a
     routing plan. With `routing`, an order is planned first (its lines get their sites) and its
     `PlanRecord` follows its parts (`dataflows.routing`), or, with a batch window, it is held
-    for its zone's window and planned when that closes (`dataflows.routing_batches`).
+    for its zone's window and planned when that closes (`dataflows.routing_batches`). A log
+    message this process's sequencer just wrote comes decoded from `handover`.
     """
+    held = handover.take(raw.payload) if handover is not None and raw.key is not None else None
     if is_plan_key(raw.key):
-        return [decode_plan(raw)]
-    decoded = decode(raw)
+        return [held if isinstance(held, PlanRecord) else decode_plan(raw)]
+    decoded = held if held is not None and not isinstance(held, PlanRecord) else decode(raw)
     if isinstance(decoded, DeadLetter):
         return [decoded]
     if raw.key is not None:
@@ -214,6 +223,7 @@ class FoldLogic(
 
 
 LogMessage = KafkaSinkMessage[bytes | None, bytes | None]
+LogHandover = Handover["Event | PlanRecord"]  # the log's messages as the sequencer decoded them
 
 
 def to_log_message(item: Keyed) -> LogMessage:
@@ -231,6 +241,7 @@ Routed = Keyed | PlanRecord | ToBatch | DeadLetter
 def _log_messages_batch(
     catalog: Catalog,
     routing: Routing | None,
+    handover: LogHandover | None,
     raws: list[RawEvent],
 ) -> list[LogMessage | DeadLetter]:
     """A batch of stream events straight into the sequenced log's messages (and dead letters):
@@ -239,7 +250,8 @@ def _log_messages_batch(
     planned) goes into the log as the bytes it came in: they decode to the same event (the
     sequencer just decoded them), so its encoding again (about 3 µs) is saved. The log's
     messages of a batch come first, in order, then its plans' (as the merge of the two streams
-    did), then its dead letters."""
+    did), then its dead letters. Each message's value is left in `handover` for the fold.
+    """
     messages: list[LogMessage | DeadLetter] = []
     plans: list[LogMessage] = []
     dead: list[DeadLetter] = []
@@ -257,13 +269,18 @@ def _log_messages_batch(
             if isinstance(item, DeadLetter):
                 dead.append(item)
             elif isinstance(item, PlanRecord):
-                plans.append(to_plan_message(item))
+                plan = to_plan_message(item)
+                plans.append(plan)
+                if handover is not None and plan.value is not None:
+                    handover.leave(plan.value, item)
             elif isinstance(item, ToBatch):  # pragma: no cover - only with a batch window
                 raise TypeError("a batch window's items take `_sequence`'s other path")
             else:
                 sku, (_, part) = item
                 value = raw.payload if part is decoded else part.model_dump_json().encode()
                 messages.append(KafkaSinkMessage(sku.encode(), value))
+                if handover is not None:
+                    handover.leave(value, part)
     messages.extend(plans)
     messages.extend(dead)
     return messages
@@ -273,8 +290,13 @@ def _log_messages(batch: list[LogMessage | DeadLetter]) -> list[LogMessage]:
     return [item for item in batch if not isinstance(item, DeadLetter)]
 
 
-def _route_batch(catalog: Catalog, routing: Routing | None, raws: list[RawEvent]) -> list[Routed]:
-    return [item for raw in raws for item in route(catalog, raw, routing)]
+def _route_batch(
+    catalog: Catalog,
+    routing: Routing | None,
+    handover: LogHandover | None,
+    raws: list[RawEvent],
+) -> list[Routed]:
+    return [item for raw in raws for item in route(catalog, raw, routing, handover)]
 
 
 def _dead_letters(batch: list[Routed] | list[LogMessage | DeadLetter]) -> list[DeadLetter]:
@@ -303,11 +325,12 @@ def intake_with_plans(
     source: Source[RawEvent],
     catalog: Catalog,
     routing: Routing | None = None,
+    handover: LogHandover | None = None,
 ) -> tuple[Stream[Keyed], Stream[DeadLetter], Stream[PlanRecord]]:
     raw = op.input(f"{name}_input", flow, source)
     # RawEvent
     routed = op.flat_map_batch(
-        f"{name}_decode_and_key", raw, partial(_route_batch, catalog, routing)
+        f"{name}_decode_and_key", raw, partial(_route_batch, catalog, routing, handover)
     )
     # (sku, (sku, Event)) | PlanRecord | ToBatch | DeadLetter
     # Split by one comprehension per batch and stream, not by `op.branch`, which calls a Python
@@ -427,8 +450,10 @@ def build_sequenced_flow(
     """Stream topics into the sequenced log; the log folded into ledger and views (idle SKUs'
     state held compressed as `cold` says)."""
     flow = Dataflow(flow_id)
-    stream_dead = _sequence(flow, streams, log_sink, catalog, routing, sinks.parts)
-    logged, log_dead, plans = intake_with_plans("log", flow, log, catalog)
+    # The fold takes what the sequencer of its process decoded rather than decoding it again.
+    handover: LogHandover = Handover()
+    stream_dead = _sequence(flow, streams, log_sink, catalog, routing, sinks.parts, handover)
+    logged, log_dead, plans = intake_with_plans("log", flow, log, catalog, handover=handover)
     # logged: (sku, (sku, Event)) in the log's order per SKU; plans: PlanRecord from the log
     dead = op.merge("dead_letters", stream_dead, log_dead)
     _fold_and_write(logged, dead, sinks, catalog, plans, routing, cold)
@@ -442,16 +467,18 @@ def _sequence(
     catalog: Catalog,
     routing: Routing | None = None,
     parts: int = 1,
+    handover: LogHandover | None = None,
 ) -> Stream[DeadLetter]:
     """Decode, (route,) and key the stream topics' events into the sequenced log; return the
-    dead letters. A routed order's plan goes into the log beside its parts."""
+    dead letters. A routed order's plan goes into the log beside its parts (and, without a batch
+    window, each message's decoded value into `handover`)."""
     if routing is None or routing.batch_window is None:
         raw = op.input("streams_input", flow, streams)
         # RawEvent
         out = op.flat_map_batch(
             "streams_to_log_messages",
             raw,
-            partial(_log_messages_batch, catalog, routing),
+            partial(_log_messages_batch, catalog, routing, handover),
         )
         # KafkaSinkMessage(key=sku | PLAN_KEY + event id, value=the part | PlanRecord JSON)
         # | DeadLetter

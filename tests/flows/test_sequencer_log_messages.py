@@ -42,7 +42,7 @@ def raw(event: Event, n: int = 0) -> RawEvent:
 def test_a_one_sku_event_goes_into_the_log_as_the_bytes_it_came_in() -> None:
     came = raw(receipt(1, (CLOCK, 5)))
 
-    [message] = _log_messages_batch(catalog(), None, [came])
+    [message] = _log_messages_batch(catalog(), None, None, [came])
 
     assert isinstance(message, KafkaSinkMessage)
     assert (message.key, message.value) == (CLOCK.encode(), came.payload)
@@ -51,7 +51,7 @@ def test_a_one_sku_event_goes_into_the_log_as_the_bytes_it_came_in() -> None:
 def test_a_two_sku_receipt_goes_into_the_log_as_each_skus_part() -> None:
     event = receipt(2, (CLOCK, 5), (KETTLE, 3))
 
-    messages = _log_messages_batch(catalog(), None, [raw(event)])
+    messages = _log_messages_batch(catalog(), None, None, [raw(event)])
 
     parts = {
         m.key: parse_event(m.value or b"") for m in messages if isinstance(m, KafkaSinkMessage)
@@ -67,7 +67,7 @@ def test_bad_input_comes_out_of_the_sequencer_as_dead_letters_after_the_log_mess
     invalid = RawEvent(b'{"type": "ReceiptPosted"}', "receipts/0/10", T0)
     good = raw(receipt(4, (KETTLE, 1)), 11)
 
-    items = _log_messages_batch(catalog(), None, [broken, invalid, good])
+    items = _log_messages_batch(catalog(), None, None, [broken, invalid, good])
 
     assert [type(item) for item in items] == [KafkaSinkMessage, DeadLetter, DeadLetter]
     assert [item.origin for item in items if isinstance(item, DeadLetter)] == [
