@@ -6,8 +6,14 @@
 Every write is idempotent, because Bytewax outputs are at-least-once (a resumed run re-emits
 everything since its last snapshot, and a failed write is retried whole):
 
-- ledger entries are inserted with ON CONFLICT DO NOTHING on (event_id, sku, seq, occurred_at):
-  COPY into a temporary table, then one INSERT ... SELECT. Measured against one
+- ledger entries are stored once on (event_id, sku, seq, occurred_at): COPY straight into the
+  ledger, under a savepoint; a batch holding a row already stored (what a resumed run writes
+  again) undoes that COPY and goes in by COPY into a temporary table, then one INSERT ...
+  SELECT ... ON CONFLICT DO NOTHING. The straight COPY costs PostgreSQL 25% less CPU a row
+  (12.5 against 16.6 µs on 234,080 Online Retail entries in 500-row batches, medians of 3
+  alternating runs), and a batch after a restart one wasted COPY (PostgreSQL's own log shows
+  it as a duplicate-key ERROR on `ledger_pkey`: expected then). The staging way, measured
+  against one
   INSERT ... SELECT FROM unnest(...) per batch, on 10k and 100k real entries (28 columns, one
   of them jsonb; six indexes), COPY was 2.5 to 6 times faster: medians of 30k rows/s against
   10-13k in 1000-row batches, 60k against 11k in one batch (a shared 2-core machine). The COPY
@@ -96,6 +102,7 @@ def _insert_from_staging(
 STAGED = ("ledger", "current_stock", "sku_supply", "sku_atp")
 CREATE_STAGING = [_staging(table) for table in STAGED]
 COPY_STAGING = _copy_in("ledger", rows.LEDGER_LINE_COLUMNS)
+COPY_LEDGER = sql.SQL("COPY ledger ({}) FROM STDIN").format(_names(rows.LEDGER_LINE_COLUMNS))
 INSERT_LEDGER = _insert_from_staging("ledger", rows.LEDGER_COLUMNS) + sql.SQL(
     " ON CONFLICT DO NOTHING"
 )
@@ -275,6 +282,12 @@ def _insert_ledger(conn: psycopg.Connection, ledger: list[str]) -> None:
     if not ledger:
         return
     with conn.cursor() as cur:
+        try:
+            with conn.transaction():  # a savepoint: a row already stored undoes only this COPY
+                _copy(cur, COPY_LEDGER, ledger)
+            return
+        except psycopg.errors.UniqueViolation:
+            pass  # rows written before (a resumed run's): the stored ones are kept, as they were
         _copy(cur, COPY_STAGING, ledger)
         cur.execute(INSERT_LEDGER)
         if cur.rowcount < len(ledger):
@@ -303,7 +316,7 @@ def _replace_views(conn: psycopg.Connection, batch: Batch) -> None:
 
 
 def _copy(cur: psycopg.Cursor[Any], statement: sql.Composed, lines: list[str]) -> None:
-    """COPY text lines (`rows`, `copy_text`) into a staging table, in one write."""
+    """COPY text lines (`rows`, `copy_text`) into a table, in one write."""
     with cur.copy(statement) as copy:
         copy.write("".join(lines))
 

@@ -255,6 +255,22 @@ def test_writing_the_same_batch_twice_leaves_one_copy_of_every_row(
     assert counts["dead_letters_by_code"] == {"not_json": 1}
 
 
+def test_a_batch_partly_stored_keeps_the_stored_rows_and_adds_the_rest(
+    ledger: PostgresLedger, pg_schema: psycopg.Connection, fold: Fold
+) -> None:
+    stored = fold.items(fold.received("RETRO-CLOCK", 12))
+    ledger.write(stored)
+    before = pg_schema.execute("SELECT event_id, seq, xmin::text FROM ledger").fetchall()
+    new = fold.items(fold.received("RETRO-CLOCK", 3))
+
+    ledger.write([*stored, *new])  # what a resumed run writes: its last batch again, and more
+
+    rows = pg_schema.execute("SELECT event_id, seq, xmin::text FROM ledger").fetchall()
+    assert set(before) < set(rows)  # the stored rows untouched (same transaction ids)
+    entries = [item for item in [*stored, *new] if isinstance(item, LedgerEntry)]
+    assert len(rows) == len(entries)
+
+
 def test_a_redelivered_event_is_not_recorded_twice(
     ledger: PostgresLedger, pg_schema: psycopg.Connection, fold: Fold
 ) -> None:
