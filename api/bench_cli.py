@@ -358,6 +358,15 @@ def freshness(
     drain: Annotated[float, typer.Option(help="Longest wait afterwards, in seconds.")] = 5.0,
     skus: Annotated[int, typer.Option(help="SKUs the receipts go round.", min=1)] = 200,
     runs: Annotated[int, typer.Option(help="Runs per rate; the median.", min=1)] = 3,
+    engine_nice: Annotated[
+        int,
+        typer.Option(
+            help="Diagnostic: the engine's threads' nice value once warm (below 0 needs root); "
+            "no target is judged.",
+            min=-20,
+            max=19,
+        ),
+    ] = 0,
     out: Annotated[Path, typer.Option(help="Folder for freshness.json and .md.")] = Path(
         "bench-results"
     ),
@@ -368,7 +377,12 @@ def freshness(
 
     _running_services()
     options = figure.Options(
-        rates=_whole_numbers(rates, "rates"), duration=duration, drain=drain, skus=skus, runs=runs
+        rates=_whole_numbers(rates, "rates"),
+        duration=duration,
+        drain=drain,
+        skus=skus,
+        runs=runs,
+        engine_nice=engine_nice,
     )
     try:
         result = figure.run(options, out, out / "tmp", console.print)

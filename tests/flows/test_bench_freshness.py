@@ -4,6 +4,9 @@ the figures are ordered as percentiles must be, and the files are written."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +15,7 @@ from typer.testing import CliRunner
 from api.cli import app
 from connectors.services.base import ServiceInfo
 from dataflows.bench.engine import Services
-from dataflows.bench.freshness import Options, run, seen_times
+from dataflows.bench.freshness import Options, Step, _median_row, markdown, renice, run, seen_times
 
 pytestmark = pytest.mark.integration
 
@@ -66,3 +69,44 @@ def test_without_the_services_a_figure_says_to_start_them(figure: str, tmp_path:
     assert result.exit_code == 1
     assert "skuflow services up" in result.output
     assert not (tmp_path / f"{figure}.json").exists()
+
+
+def test_renice_sets_every_thread_of_the_engine() -> None:
+    two_threads = "import threading, time; threading.Thread(target=time.sleep, args=(30,)).start()"
+    child = subprocess.Popen([sys.executable, "-c", f"{two_threads}; time.sleep(30)"])
+    try:
+        tasks = Path(f"/proc/{child.pid}/task")
+        deadline = time.monotonic() + 20
+        while len(list(tasks.iterdir())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        renice(child.pid, 7)
+        nices = [
+            int((task / "stat").read_text().rsplit(")", 1)[1].split()[16])
+            for task in tasks.iterdir()
+        ]
+    finally:
+        child.kill()
+        child.wait()
+    assert nices == [7, 7]
+
+
+def test_a_reniced_run_is_marked_a_diagnostic_and_judges_no_target() -> None:
+    step = Step(
+        rate=5000,
+        produced=50_000,
+        produced_per_s=5000,
+        seen=50_000,
+        unseen=0,
+        applied_per_s=5000,
+        p50_ms=10,
+        p99_ms=20,
+        max_ms=30,
+        lag_growth_ms_per_s=0,
+    )
+    judged, diagnostic = _median_row(5000, [step]), _median_row(5000, [step], diagnostic=True)
+
+    assert judged["target_met"] is True
+    assert "target" not in diagnostic
+    text = markdown([diagnostic], Options(rates=(5000,), engine_nice=-10))
+    assert "nice -10" in text
+    assert "met" not in text.split("\n")[2]
