@@ -439,6 +439,15 @@ def allocation(
     scarce_stock: Annotated[int, typer.Option(help="Units of the scarce one (even).", min=2)] = 200,
     duration: Annotated[float, typer.Option(help="Seconds per system per run.")] = 10.0,
     runs: Annotated[int, typer.Option(help="Runs (each measures both); the median.", min=1)] = 3,
+    engine_nice: Annotated[
+        int,
+        typer.Option(
+            help="Diagnostic: skuflow's engine threads' nice value once stocked (below 0 needs "
+            "root); no target is judged.",
+            min=-20,
+            max=19,
+        ),
+    ] = 0,
     out: Annotated[Path, typer.Option(help="Folder for allocation.json and .md.")] = Path(
         "bench-results"
     ),
@@ -455,6 +464,7 @@ def allocation(
         scarce_stock=scarce_stock,
         duration=duration,
         runs=runs,
+        engine_nice=engine_nice,
     )
     try:
         result = figure.run(options, out, out / "tmp", console.print)

@@ -35,6 +35,7 @@ from dataflows.bench.engine import (
     location,
     log_tail,
     own_redis,
+    renice,
     wait_until,
 )
 from dataflows.bench.freshness import EngineCpu, network_atp
@@ -159,6 +160,8 @@ def run_skuflow(services: Services, options: Options, workdir: Path) -> Side:
             f"stocking the hot SKUs\n{log_tail(made)}",
             child,
         )
+        if options.engine_nice:
+            renice(child.pid, options.engine_nice)
         topics = made.wiring.topics
         watcher = DecisionWatcher(
             made.services.brokers, topics.name(DECISIONS), topics.name(SEQUENCED)

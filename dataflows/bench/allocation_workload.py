@@ -26,6 +26,8 @@ class Options:
     runs: int = 3
     seed: int = 9
     private_redis: bool = True  # skuflow's view on a Redis of its own (`engine.own_redis`)
+    # The engine's threads' nice value once stocked (0: as started); a diagnostic, no target.
+    engine_nice: int = 0
 
 
 @dataclass

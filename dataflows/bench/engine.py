@@ -214,6 +214,18 @@ def load_average() -> float:
     return round(os.getloadavg()[0], 1)
 
 
+def renice(pid: int, nice: int) -> None:
+    """Every thread of `pid` to `nice` (threads started later take their starter's)."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            os.setpriority(os.PRIO_PROCESS, int(task.name), nice)
+        except ProcessLookupError:
+            continue  # the thread ended meanwhile
+        except PermissionError as exc:
+            msg = f"--engine-nice {nice} needs root or CAP_SYS_NICE below 0: {exc}"
+            raise BenchError(msg) from exc
+
+
 def load_note(start: float, end: float) -> str:
     cpus = len(os.sched_getaffinity(0))
     return (

@@ -33,7 +33,6 @@ from confluent_kafka import Producer
 from connectors.engine_metrics import thread_times
 from connectors.kafka.topics import encode
 from dataflows.bench.engine import (
-    BenchError,
     Deployment,
     Services,
     bench_catalog,
@@ -44,6 +43,7 @@ from dataflows.bench.engine import (
     location,
     log_tail,
     own_redis,
+    renice,
     running_services,
     wait_until,
 )
@@ -240,18 +240,6 @@ def run_step(made: Deployment, rate: int, options: Options) -> Step:
         worker_waiting=waiting,
         load_average=load_average(),
     )
-
-
-def renice(pid: int, nice: int) -> None:
-    """Every thread of `pid` to `nice` (threads started later take their starter's)."""
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            os.setpriority(os.PRIO_PROCESS, int(task.name), nice)
-        except ProcessLookupError:
-            continue  # the thread ended meanwhile
-        except PermissionError as exc:
-            msg = f"--engine-nice {nice} needs root or CAP_SYS_NICE below 0: {exc}"
-            raise BenchError(msg) from exc
 
 
 class EngineCpu:

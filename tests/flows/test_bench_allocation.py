@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from connectors.services.base import ServiceInfo
-from dataflows.bench.allocation import Options, run, stock_of
+from dataflows.bench.allocation import Options, _rows, markdown, run, stock_of
+from dataflows.bench.allocation_workload import Side
 from dataflows.bench.engine import Services
 
 pytestmark = pytest.mark.integration
@@ -47,3 +48,22 @@ def test_neither_system_oversells_the_scarce_sku_and_their_records_agree(
     table = (tmp_path / "out" / "allocation.md").read_text()
     assert "× row locks" in table
     assert "µs of CPU per order" in table
+
+
+def side(system: str, orders_per_s: float) -> Side:
+    return Side(
+        system=system, orders=100, orders_per_s=orders_per_s, p50_ms=10, p99_ms=20,
+        unanswered=0, allocated={}, stored_allocated={}, oversold=0, sold_out=True,
+    )  # fmt: skip
+
+
+def test_a_run_with_the_engine_reniced_is_a_diagnostic_that_judges_no_target() -> None:
+    pairs = [(side("skuflow", 100_000), side("row locks (PostgreSQL)", 1_000))]
+    judged, diagnostic = _rows(pairs), _rows(pairs, diagnostic=True)
+
+    assert judged[0]["target_met"] is True  # 100× row locks, p99 20 ms
+    assert "target" not in diagnostic[0]
+    assert diagnostic[0]["ratio"] == 100
+    text = markdown(diagnostic, Options(engine_nice=-10), durability={})
+    assert "nice -10" in text
+    assert "Target missed" not in text

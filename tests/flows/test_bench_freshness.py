@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from connectors.services.base import ServiceInfo
-from dataflows.bench.engine import Services
-from dataflows.bench.freshness import Options, Step, _median_row, markdown, renice, run, seen_times
+from dataflows.bench.engine import Services, renice
+from dataflows.bench.freshness import Options, Step, _median_row, markdown, run, seen_times
 
 pytestmark = pytest.mark.integration
 
