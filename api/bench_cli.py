@@ -349,6 +349,18 @@ def _show(figure: object, out: Path) -> None:
     typer.echo(f"written to {out / (figure.name + '.md')} and {out / (figure.name + '.json')}")
 
 
+# A diagnostic of the benches that run `skuflow run` beside their load (freshness, allocation).
+EngineNice = Annotated[
+    int,
+    typer.Option(
+        help="Diagnostic: the engine's threads' nice value once warm (below 0 needs root); "
+        "no target is judged.",
+        min=-20,
+        max=19,
+    ),
+]
+
+
 @bench_app.command("freshness")
 def freshness(
     rates: Annotated[str, typer.Option(help="Events/s offered, comma-separated.")] = (
@@ -358,15 +370,7 @@ def freshness(
     drain: Annotated[float, typer.Option(help="Longest wait afterwards, in seconds.")] = 5.0,
     skus: Annotated[int, typer.Option(help="SKUs the receipts go round.", min=1)] = 200,
     runs: Annotated[int, typer.Option(help="Runs per rate; the median.", min=1)] = 3,
-    engine_nice: Annotated[
-        int,
-        typer.Option(
-            help="Diagnostic: the engine's threads' nice value once warm (below 0 needs root); "
-            "no target is judged.",
-            min=-20,
-            max=19,
-        ),
-    ] = 0,
+    engine_nice: EngineNice = 0,
     out: Annotated[Path, typer.Option(help="Folder for freshness.json and .md.")] = Path(
         "bench-results"
     ),
@@ -439,15 +443,7 @@ def allocation(
     scarce_stock: Annotated[int, typer.Option(help="Units of the scarce one (even).", min=2)] = 200,
     duration: Annotated[float, typer.Option(help="Seconds per system per run.")] = 10.0,
     runs: Annotated[int, typer.Option(help="Runs (each measures both); the median.", min=1)] = 3,
-    engine_nice: Annotated[
-        int,
-        typer.Option(
-            help="Diagnostic: skuflow's engine threads' nice value once stocked (below 0 needs "
-            "root); no target is judged.",
-            min=-20,
-            max=19,
-        ),
-    ] = 0,
+    engine_nice: EngineNice = 0,
     out: Annotated[Path, typer.Option(help="Folder for allocation.json and .md.")] = Path(
         "bench-results"
     ),

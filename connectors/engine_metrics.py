@@ -168,6 +168,11 @@ def _state_metrics(tiers: list[Tiering]) -> Iterator[CounterMetricFamily | Gauge
     thaw_seconds = CounterMetricFamily(
         "skuflow_state_thaw_seconds", "Worker seconds spent thawing cold keys.", labels=["step"]
     )
+    freeze_seconds = CounterMetricFamily(
+        "skuflow_state_freeze_seconds",
+        "Worker seconds spent finding idle keys and freezing them (the flow waits meanwhile).",
+        labels=["step"],
+    )
     for tier in tiers:
         keys.add_metric([tier.step, "hot"], tier.hot_keys)
         keys.add_metric([tier.step, "cold"], tier.cold_keys)
@@ -175,7 +180,8 @@ def _state_metrics(tiers: list[Tiering]) -> Iterator[CounterMetricFamily | Gauge
         froze.add_metric([tier.step], tier.froze)
         thawed.add_metric([tier.step], tier.thawed)
         thaw_seconds.add_metric([tier.step], tier.thaw_seconds)
-    yield from (keys, cold_bytes, froze, thawed, thaw_seconds)
+        freeze_seconds.add_metric([tier.step], tier.freeze_seconds)
+    yield from (keys, cold_bytes, froze, thawed, thaw_seconds, freeze_seconds)
 
 
 _served: list[int] = []  # the port, once served: the collector is registered once a process

@@ -222,7 +222,7 @@ def renice(pid: int, nice: int) -> None:
         except ProcessLookupError:
             continue  # the thread ended meanwhile
         except PermissionError as exc:
-            msg = f"--engine-nice {nice} needs root or CAP_SYS_NICE below 0: {exc}"
+            msg = f"--engine-nice {nice}: a nice value below 0 needs root or CAP_SYS_NICE ({exc})"
             raise BenchError(msg) from exc
 
 

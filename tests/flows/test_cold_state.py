@@ -258,6 +258,8 @@ def test_the_engine_metrics_report_each_steps_hot_and_cold_keys() -> None:
     assert keys == {"hot": 1, "cold": 1}
     frozen = families["skuflow_state_frozen"].samples
     assert [s.value for s in frozen if s.labels["step"] == "metrics-flow.fold"] == [1]
+    froze_for = families["skuflow_state_freeze_seconds"].samples
+    assert [s.value > 0 for s in froze_for if s.labels["step"] == "metrics-flow.fold"] == [True]
 
 
 @pytest.mark.parametrize(("setting", "after"), [("inf", math.inf), ("0", 0.0), ("900", 900.0)])
