@@ -371,6 +371,13 @@ def freshness(
     skus: Annotated[int, typer.Option(help="SKUs the receipts go round.", min=1)] = 200,
     runs: Annotated[int, typer.Option(help="Runs per rate; the median.", min=1)] = 3,
     engine_nice: EngineNice = 0,
+    ceiling: Annotated[
+        bool,
+        typer.Option(
+            help="Each step also through a bare Bytewax flow (Kafka to Redis, no skuflow): "
+            "the machine's ceiling, side by side."
+        ),
+    ] = True,
     out: Annotated[Path, typer.Option(help="Folder for freshness.json and .md.")] = Path(
         "bench-results"
     ),
@@ -387,6 +394,7 @@ def freshness(
         skus=skus,
         runs=runs,
         engine_nice=engine_nice,
+        ceiling=ceiling,
     )
     try:
         result = figure.run(options, out, out / "tmp", console.print)

@@ -8,6 +8,12 @@ hash) shows that SKU's network ATP at its warm-up level plus k. The moment it is
 change entry's id, which Redis stamps with its own clock (same host as the producer), so the
 watcher's own delay does not count. Freshness = that moment − the wall time of `produce()`.
 
+Beside each step, the same receipts at the same rate through the machine's ceiling
+(`dataflows.bench.freshness_ceiling`): a bare Bytewax flow from the topic to the same Redis keys,
+with nothing of skuflow's (no sequenced log, ledger, snapshots or rules). What separates the two
+rows is skuflow's own work; what the ceiling's row shows is Kafka, Bytewax, Redis and the
+machine. The two alternate within a run (skuflow first in odd runs, the ceiling first in even).
+
 A rate the engine cannot sustain shows as freshness growing for the whole step: the step stops
 after its duration plus a bounded drain; receipts not yet readable then count with their age at
 that moment (a lower bound), and `lag growth` is the slope of freshness over send time.
@@ -17,10 +23,12 @@ from __future__ import annotations
 
 import os
 import statistics
+import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +51,7 @@ from dataflows.bench.engine import (
     location,
     log_tail,
     own_redis,
+    process,
     renice,
     running_services,
     wait_until,
@@ -51,6 +60,7 @@ from dataflows.bench.report import Figure, median, percentile, write
 from state.events import ReceiptLine, ReceiptPosted, parse_event
 
 TARGET_RATE, TARGET_P99_MS = 5000, 50.0
+SKUFLOW, CEILING = "skuflow run", "bare Bytewax flow (ceiling)"
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,7 @@ class Options:
     # The engine's threads' nice value once warm (0: as started). A diagnostic, not a setting
     # of skuflow's: how much of freshness is the worker queued behind the machine's other work.
     engine_nice: int = 0
+    ceiling: bool = True  # each step also through the bare flow (`freshness_ceiling`)
 
 
 @dataclass(frozen=True)
@@ -84,6 +95,7 @@ class Step:
     worker_busy: float = float("nan")  # the worker thread's share of the time on a CPU
     worker_waiting: float = float("nan")  # its share runnable but waiting for a CPU
     load_average: float = float("nan")  # the machine's 1-minute load at the step's end
+    path: str = SKUFLOW  # or CEILING
 
 
 class ReceiptTemplate:
@@ -183,14 +195,27 @@ def latest_change_id(url: str, stream: str) -> str:
         client.close()
 
 
-def run_step(made: Deployment, rate: int, options: Options) -> Step:
-    """Warm the engine up, offer `rate` receipts/s for `duration`, wait at most `drain`."""
+@contextmanager
+def bare_flow(made: Deployment) -> Iterator[Any]:
+    """The ceiling's flow (`dataflows.bench.freshness_ceiling`) on the deployment; its log is
+    kept only when the step failed."""
+    log_path = made.workdir / f"{made.prefix}.ceiling.log"
+    argv = [sys.executable, "-m", "dataflows.bench.freshness_ceiling"]
+    with process(argv, made.env(), log_path) as child:
+        yield child
+    log_path.unlink(missing_ok=True)
+
+
+def run_step(made: Deployment, rate: int, options: Options, path: str = SKUFLOW) -> Step:
+    """Warm the engine (or the ceiling's bare flow) up, offer `rate` receipts/s for `duration`,
+    wait at most `drain`."""
     wiring = made.wiring
     topic = wiring.topics.name("receipts")
     skus = [f"FRESH-{n:04d}" for n in range(options.skus)]
     template = ReceiptTemplate()
     out = producer(wiring.brokers)
-    with engine(made) as child:
+    started: AbstractContextManager[Any] = engine(made) if path == SKUFLOW else bare_flow(made)
+    with started as child:
         for round_ in range(options.warmup_per_sku):
             for sku in skus:
                 send(
@@ -205,7 +230,8 @@ def run_step(made: Deployment, rate: int, options: Options) -> Step:
         wait_until(
             lambda: min(network_atp(wiring.redis_url, made.prefix, skus).values()) >= wanted,
             120,
-            f"engine warm-up (log: {made.workdir})\n{log_tail(made)}",
+            f"{path} warm-up (log: {made.workdir})\n"
+            f"{log_tail(made, 'engine' if path == SKUFLOW else 'ceiling')}",
             child,
         )
         if options.engine_nice:
@@ -239,6 +265,7 @@ def run_step(made: Deployment, rate: int, options: Options) -> Step:
         worker_busy=busy,
         worker_waiting=waiting,
         load_average=load_average(),
+        path=path,
     )
 
 
@@ -390,19 +417,26 @@ def run(
 ) -> Figure:
     services = services or running_services()
     load_start = load_average()
-    steps: dict[int, list[Step]] = defaultdict(list)
+    steps: dict[tuple[str, int], list[Step]] = defaultdict(list)
+    paths = [SKUFLOW, CEILING] if options.ceiling else [SKUFLOW]
     with own_redis(services, workdir, options.private_redis) as used:
         for run_index in range(options.runs):
             for rate in options.rates:
-                with deployment(used, bench_catalog(_skus(options)), workdir, "fresh") as made:
-                    step = run_step(made, rate, options)
-                steps[rate].append(step)
-                log(
-                    f"run {run_index + 1}/{options.runs} at {rate:,}/s: p50 {step.p50_ms:.1f} "
-                    f"ms, p99 {step.p99_ms:.1f} ms, max {step.max_ms:.0f} ms, "
-                    f"applied {step.applied_per_s:,.0f}/s, unseen {step.unseen:,}"
-                )
-    rows = [_median_row(rate, steps[rate], options.engine_nice != 0) for rate in options.rates]
+                for path in paths if run_index % 2 == 0 else paths[::-1]:
+                    with deployment(used, bench_catalog(_skus(options)), workdir, "fresh") as made:
+                        step = run_step(made, rate, options, path)
+                    steps[path, rate].append(step)
+                    log(
+                        f"run {run_index + 1}/{options.runs} at {rate:,}/s, {path}: p50 "
+                        f"{step.p50_ms:.1f} ms, p99 {step.p99_ms:.1f} ms, max "
+                        f"{step.max_ms:.0f} ms, applied {step.applied_per_s:,.0f}/s, "
+                        f"unseen {step.unseen:,}"
+                    )
+    rows = [
+        _median_row(rate, steps[path, rate], options.engine_nice != 0, path)
+        for rate in options.rates
+        for path in paths
+    ]
     loads = (load_start, load_average())
     figure = Figure(
         name="freshness",
@@ -411,7 +445,7 @@ def run(
         parameters={
             **asdict(options),
             "load_average_1min": loads,
-            "runs_detail": {r: [asdict(s) for s in steps[r]] for r in steps},
+            "runs_detail": [asdict(s) for found in steps.values() for s in found],
         },
     )
     write(figure, out)
@@ -427,8 +461,10 @@ def engine_us_per_event(step: Step) -> float:
     return step.engine_cores / max(step.applied_per_s, 1e-9) * 1e6
 
 
-def _median_row(rate: int, steps: list[Step], diagnostic: bool = False) -> dict[str, Any]:
-    row: dict[str, Any] = {"rate": rate, "runs": len(steps)}
+def _median_row(
+    rate: int, steps: list[Step], diagnostic: bool = False, path: str = SKUFLOW
+) -> dict[str, Any]:
+    row: dict[str, Any] = {"path": path, "rate": rate, "runs": len(steps)}
     for name in (
         "produced_per_s",
         "applied_per_s",
@@ -445,7 +481,8 @@ def _median_row(rate: int, steps: list[Step], diagnostic: bool = False) -> dict[
         row[name] = median([getattr(step, name) for step in steps])
     row["engine_us_per_event"] = median([engine_us_per_event(step) for step in steps])
     row["sustained"] = bool(row["unseen"] == 0 and row["lag_growth_ms_per_s"] < 5.0)
-    if rate == TARGET_RATE and not diagnostic:  # (a reniced engine is not the target's machine)
+    # (a reniced engine is not the target's machine; the ceiling is not skuflow)
+    if rate == TARGET_RATE and not diagnostic and path == SKUFLOW:
         row["target"] = f"p99 ≤ {TARGET_P99_MS:g} ms"
         row["target_met"] = row["sustained"] and row["p99_ms"] <= TARGET_P99_MS
     return row
@@ -453,10 +490,10 @@ def _median_row(rate: int, steps: list[Step], diagnostic: bool = False) -> dict[
 
 def markdown(rows: list[dict[str, Any]], options: Options) -> str:
     lines = [
-        "| offered events/s | produced/s | applied/s | p50 ms | p99 ms | max ms "
+        "| path | offered events/s | produced/s | applied/s | p50 ms | p99 ms | max ms "
         "| not readable at stop | lag growth ms/s | engine CPU (cores) | engine µs/event "
         "| worker busy | worker waiting for a CPU | load | sustained | target |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for row in rows:
         bound = "" if row["unseen"] == 0 else "≥ "
@@ -464,7 +501,8 @@ def markdown(rows: list[dict[str, Any]], options: Options) -> str:
         if "target" in row:
             target = f"{row['target']}: {'met' if row['target_met'] else '**missed**'}"
         lines.append(
-            f"| {row['rate']:,} | {row['produced_per_s']:,.0f} | {row['applied_per_s']:,.0f} "
+            f"| {row.get('path', SKUFLOW)} | {row['rate']:,} | {row['produced_per_s']:,.0f} "
+            f"| {row['applied_per_s']:,.0f} "
             f"| {bound}{row['p50_ms']:,.1f} | {bound}{row['p99_ms']:,.1f} "
             f"| {bound}{row['max_ms']:,.0f} "
             f"| {row['unseen']:,.0f} | {row['lag_growth_ms_per_s']:,.1f} "
@@ -497,6 +535,15 @@ def markdown(rows: list[dict[str, Any]], options: Options) -> str:
         "step's end: the engine, Kafka, PostgreSQL, Redis and this producer share the "
         f"machine's {os.cpu_count()} CPUs, and a worker waiting for a CPU shows as freshness.",
     ]
+    if options.ceiling:
+        notes.append(
+            f"`{CEILING}`: the same receipts at the same rate, alternating with `{SKUFLOW}` in "
+            "each run, through a bare Bytewax flow (Bytewax's `KafkaSource`, `json.loads`, a "
+            "running total per SKU, one Redis transaction per batch writing the same keys; "
+            "`dataflows/bench/freshness_ceiling.py`): Kafka, Bytewax, Redis and this machine "
+            "without skuflow's sequenced log, ledger, snapshots or rules. Its `engine` columns "
+            "are that flow's process."
+        )
     if options.engine_nice:
         notes.append(
             f"A diagnostic run: once warm, the engine's threads ran at nice {options.engine_nice} "
@@ -511,5 +558,12 @@ def markdown(rows: list[dict[str, Any]], options: Options) -> str:
             if not row["sustained"]
             else f"the rate is sustained but p99 is {row['p99_ms']:.0f} ms"
         )
+        ceiling = [r for r in rows if r["path"] == CEILING and r["rate"] == row["rate"]]
+        if ceiling:
+            why += (
+                f" (the bare flow's p99 at the same rate: {ceiling[0]['p99_ms']:.0f} ms, "
+                f"{ceiling[0]['engine_us_per_event']:,.0f} µs of CPU per event against "
+                f"{row['engine_us_per_event']:,.0f})"
+            )
         notes.append(f"Target missed at {row['rate']:,}/s: {why}.")
     return "\n".join(lines + notes)

@@ -10,12 +10,24 @@ import time
 from pathlib import Path
 
 import pytest
+from bytewax.connectors.kafka import KafkaSourceMessage
 from typer.testing import CliRunner
 
 from api.cli import app
 from connectors.services.base import ServiceInfo
 from dataflows.bench.engine import Services, renice
-from dataflows.bench.freshness import Options, Step, _median_row, markdown, run, seen_times
+from dataflows.bench.freshness import (
+    CEILING,
+    SKUFLOW,
+    Options,
+    ReceiptTemplate,
+    Step,
+    _median_row,
+    markdown,
+    run,
+    seen_times,
+)
+from dataflows.bench.freshness_ceiling import receipt_units, running_total
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +42,7 @@ def test_a_change_showing_two_more_units_makes_two_receipts_readable_at_once() -
     assert seen_times(entries, ["A", "B"], base=1, total=4) == [1.0, 1.5, 1.0, None]
 
 
-def test_a_sustainable_rate_is_readable_in_full_and_written_down(
+def test_a_sustainable_rate_is_readable_in_full_on_skuflow_and_on_the_ceiling_and_written_down(
     services: dict[str, ServiceInfo], tmp_path: Path
 ) -> None:
     options = Options(
@@ -44,21 +56,48 @@ def test_a_sustainable_rate_is_readable_in_full_and_written_down(
         services=services_of(services),
     )
 
-    (row,) = figure.rows
-    (step,) = figure.parameters["runs_detail"][300]
-    assert step["produced"] == 600
-    assert step["seen"] + step["unseen"] == step["produced"]
-    assert row["unseen"] == 0
-    assert 0 < row["p50_ms"] <= row["p99_ms"] <= row["max_ms"]
-    assert row["applied_per_s"] > 0  # (sustained or not depends on what else the machine runs)
-    assert row["engine_us_per_event"] > 0  # the engine's CPU per event applied
-    # the worker thread's time: on a CPU, queued for one, or neither (never more than all of it)
-    assert row["worker_busy"] > 0
-    assert row["worker_waiting"] >= 0
-    assert row["worker_busy"] + row["worker_waiting"] <= 1.05
+    assert [row["path"] for row in figure.rows] == [SKUFLOW, CEILING]
+    steps = figure.parameters["runs_detail"]
+    assert sorted(step["path"] for step in steps) == sorted([SKUFLOW, CEILING])
+    for step in steps:
+        assert step["produced"] == 600
+        assert step["seen"] + step["unseen"] == step["produced"]
+    for row in figure.rows:
+        assert row["unseen"] == 0, row["path"]
+        assert 0 < row["p50_ms"] <= row["p99_ms"] <= row["max_ms"]
+        assert row["applied_per_s"] > 0  # (sustained or not depends on what else the machine runs)
+        assert row["engine_us_per_event"] > 0  # the process's CPU per event applied
+        # the worker thread's time: on a CPU, queued for one, or neither (never more than all)
+        assert row["worker_busy"] > 0
+        assert row["worker_waiting"] >= 0
+        assert row["worker_busy"] + row["worker_waiting"] <= 1.05
     written = json.loads((tmp_path / "out" / "freshness.json").read_text())
-    assert written["rows"][0]["rate"] == 300
-    assert "| 300 |" in (tmp_path / "out" / "freshness.md").read_text()
+    assert [row["rate"] for row in written["rows"]] == [300, 300]
+    text = (tmp_path / "out" / "freshness.md").read_text()
+    assert f"| {SKUFLOW} | 300 |" in text
+    assert f"| {CEILING} | 300 |" in text
+
+
+def test_the_ceiling_reads_the_units_of_the_benchs_own_receipts() -> None:
+    payload = ReceiptTemplate().payload("fresh-1", "FRESH-0001", time.time())
+    message = KafkaSourceMessage(key=b"FRESH-0001", value=payload)
+
+    assert receipt_units(message) == ("FRESH-0001", 1)
+    assert running_total(None, 1) == (1, 1)
+    assert running_total(41, 1) == (42, 42)
+
+
+def test_the_ceiling_judges_no_target_and_the_missed_target_names_it() -> None:
+    def step(p99: float, path: str) -> Step:
+        return Step(5000, 50_000, 5000, 50_000, 0, 5000, 10, p99, 300, 0, 0.5, path=path)
+
+    skuflow = _median_row(5000, [step(200, SKUFLOW)])
+    ceiling = _median_row(5000, [step(15, CEILING)], path=CEILING)
+
+    assert skuflow["target_met"] is False
+    assert "target" not in ceiling
+    text = markdown([skuflow, ceiling], Options(rates=(5000,)))
+    assert "the bare flow's p99 at the same rate: 15 ms" in text
 
 
 @pytest.mark.parametrize("figure", ["freshness", "latency", "allocation"])
