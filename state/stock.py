@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from hashlib import blake2b
+from struct import Struct
 from typing import Any, Literal
 
 from state.buckets import ZERO, Quantities
@@ -162,14 +163,24 @@ class Inbound:
 
 
 SEEN_CHUNK = 64
-SEPARATOR = "\0"  # never in an event id (`state.events.Code` refuses NUL), so ids stay apart
 NO_KEYS = b""  # an empty generation, shared
+_KEY = Struct("=Q")  # one key packed as the generations hold it (`array("Q")`: native order)
+_last_key = [("", 0)]  # the last id keyed, with its key (see `id_key`)
 
 
 def id_key(event_id: str) -> int:
-    """An event id's 64-bit key in the older generations: BLAKE2b, the same in every process
-    (Python's `hash` of a string is not, and the keys are snapshotted)."""
-    return int.from_bytes(blake2b(event_id.encode(), digest_size=8).digest(), "little")
+    """An event id's 64-bit key: BLAKE2b, the same in every process (Python's `hash` of a string
+    is not, and the keys are snapshotted).
+
+    The fold asks for an event's key twice in a row (`SkuStock.has_seen`, then `remember`), so
+    the last id's key is kept: the second is a comparison. (One tuple, read and replaced whole,
+    so a thread never pairs an id with another id's key.)"""
+    last_id, key = _last_key[0]
+    if event_id == last_id:
+        return key
+    key = int.from_bytes(blake2b(event_id.encode(), digest_size=8).digest(), "little")
+    _last_key[0] = (event_id, key)
+    return key
 
 
 def _holds(generation: bytes, key: int) -> bool:
@@ -177,6 +188,18 @@ def _holds(generation: bytes, key: int) -> bool:
     keys = memoryview(generation).cast("Q")
     i = bisect_left(keys, key)
     return i < len(keys) and keys[i] == key
+
+
+def _among(recent: bytes, key: int) -> bool:
+    """Whether the unsorted packed keys hold `key` (`bytes.find`, in C; a match must start on
+    a key's boundary)."""
+    packed = _KEY.pack(key)
+    at = recent.find(packed)
+    while at >= 0:
+        if at % 8 == 0:
+            return True
+        at = recent.find(packed, at + 1)
+    return False
 
 
 def _merged(generation: bytes, keys: list[int]) -> bytes:
@@ -187,79 +210,80 @@ def _merged(generation: bytes, keys: list[int]) -> bytes:
     return array("Q", keys).tobytes()
 
 
+def _keyed(recent: str) -> bytes:
+    """A snapshot's `recent` from before it held keys ("\0a\0b\0": whole ids), as keys."""
+    ids = recent[1:-1].split("\0") if recent else []
+    return b"".join(_KEY.pack(id_key(i)) for i in ids)
+
+
 @quick_init
 @dataclass(frozen=True, slots=True)
 class SeenIds:
-    r"""The ids of the events most recently applied to a SKU, for idempotency.
+    """The ids of the events most recently applied to a SKU, for idempotency.
 
-    The newest ids are kept whole in `recent`: one string holding each id after a NUL, and a
-    NUL at the end ("\0a\0b\0"), searched for "\0id\0" (no id holds a NUL). A quiet SKU, fewer
-    than `SEEN_CHUNK` events, holds nothing else. Once `recent` holds a chunk, its ids move into
-    `current` as 64-bit keys (`id_key`), packed 8 bytes each and sorted, so a lookup is a binary
-    search in C; once `current` holds `window` keys it becomes `previous` and the previous
-    generation is forgotten. So at least the last `window` ids are always remembered, and at
-    most about 2 × (`window` + chunk) of them (2,173 for the default 1,024), in about 17 KB.
+    Each id is held as its 64-bit key (`id_key`), packed 8 bytes each. The newest are appended
+    to `recent` as they come, and a lookup there is `bytes.find`; a quiet SKU, fewer than
+    `SEEN_CHUNK` events, holds nothing else. Once `recent` holds a chunk, its keys move into
+    `current`, sorted, so a lookup is a binary search in C; once `current` holds `window` keys
+    it becomes `previous` and the previous generation is forgotten. So at least the last
+    `window` ids are always remembered, and at most about 2 × (`window` + chunk) of them (2,173
+    for the default 1,024), in about 17 KB.
 
     Keeping the older ids as sets of strings cost about 100 bytes an id (the string, the set's
     slots): after the Online Retail year the windows were 92% of the fold's state, 35 KB a SKU.
+    Until session 17 the newest ids were kept whole, in one string (an id and a separator,
+    19-37 bytes an id): as keys they take 8, and an id is hashed once, not once when looked up
+    and again when its chunk moved into `current`.
+
     A key stands for its id with a 2⁻⁶⁴ chance that a different id has the same key: a new
     event is taken for one of the ≤ 2,173 remembered with odds about 10⁻¹⁶ (a retailer applying
     a thousand events a second would meet it once in 3 million years), and even then it is
     not lost but reported as a `Duplicate`, and the ledger's unique event id is the durable guard.
     """
 
-    recent: str = ""
+    recent: bytes = NO_KEYS
     current: bytes = NO_KEYS
     previous: bytes = NO_KEYS
 
     def __contains__(self, event_id: object) -> bool:
-        if not isinstance(event_id, str) or SEPARATOR in event_id:
-            return False  # never remembered: `add` refuses it
-        if f"{SEPARATOR}{event_id}{SEPARATOR}" in self.recent:
-            return True
-        current, previous = self.current, self.previous
-        if not (current or previous):  # most SKUs: nothing older than `recent`
+        if not isinstance(event_id, str):
             return False
         key = id_key(event_id)
-        return (bool(current) and _holds(current, key)) or (
-            bool(previous) and _holds(previous, key)
+        recent, current, previous = self.recent, self.current, self.previous
+        return (
+            (bool(recent) and _among(recent, key))
+            or (bool(current) and _holds(current, key))
+            or (bool(previous) and _holds(previous, key))
         )
 
     def __len__(self) -> int:
-        return self._recent_count() + (len(self.current) + len(self.previous)) // 8
-
-    def _recent_count(self) -> int:
-        return self.recent.count(SEPARATOR) - 1 if self.recent else 0
+        return (len(self.recent) + len(self.current) + len(self.previous)) // 8
 
     def add(self, event_id: str, window: int) -> SeenIds:
-        if SEPARATOR in event_id:
-            msg = f"an event id may not hold a NUL, got {event_id!r}"
-            raise ValueError(msg)
-        chunk = min(SEEN_CHUNK, window)
-        recent = f"{self.recent or SEPARATOR}{event_id}{SEPARATOR}"
-        if recent.count(SEPARATOR) - 1 < chunk:  # the ids in `recent`, this one included
+        recent = self.recent + _KEY.pack(id_key(event_id))
+        if len(recent) // 8 < min(SEEN_CHUNK, window):
             return SeenIds(recent, self.current, self.previous)
-        current = _merged(self.current, [id_key(i) for i in recent[1:-1].split(SEPARATOR)])
+        current = _merged(self.current, list(memoryview(recent).cast("Q")))
         if len(current) // 8 < window:
-            return SeenIds("", current, self.previous)
-        return SeenIds("", NO_KEYS, current)
+            return SeenIds(NO_KEYS, current, self.previous)
+        return SeenIds(NO_KEYS, NO_KEYS, current)
 
     def __setstate__(self, state: tuple[Any, ...] | list[Any]) -> None:
-        """Restores a snapshot. One written before the generations (`recent` and a tuple of
-        sets of whole ids, `recent` perhaps a tuple of ids) has its older ids keyed into
-        `current`."""
+        """Restores a snapshot. One written before the ids were keys (`recent` a string of
+        whole ids, or a tuple of them; before the generations, a tuple of sets of whole ids
+        beside it) has its ids keyed."""
         if len(state) == 3:
             recent, current, previous = state
         else:
             recent, older = state
-            if isinstance(recent, tuple):
-                recent = "".join(f"{SEPARATOR}{i}" for i in recent) + SEPARATOR if recent else ""
             ids = [i for chunk in older for i in chunk]
-            current, previous = (
-                (_merged(NO_KEYS, [id_key(i) for i in ids]) if ids else NO_KEYS),
-                NO_KEYS,
-            )
-        object.__setattr__(self, "recent", recent)
+            current = _merged(NO_KEYS, [id_key(i) for i in ids]) if ids else NO_KEYS
+            previous = NO_KEYS
+        if isinstance(recent, tuple):
+            recent = "".join(f"\0{i}" for i in recent) + "\0" if recent else ""
+        if isinstance(recent, str):
+            recent = _keyed(recent)
+        object.__setattr__(self, "recent", recent or NO_KEYS)
         object.__setattr__(self, "current", current or NO_KEYS)
         object.__setattr__(self, "previous", previous or NO_KEYS)
 

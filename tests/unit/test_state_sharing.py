@@ -5,6 +5,7 @@ lead-time books), live and after a snapshot is restored, without any rule seeing
 from __future__ import annotations
 
 import pickle
+import struct
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from state.catalog import Catalog
 from state.demand.lead_time import NOTHING_LEARNT, LeadTimeBook
 from state.outputs import Duplicate
 from state.shared import EMPTY
-from state.stock import SeenIds, SkuStock
+from state.stock import SeenIds, SkuStock, _among
 
 CLOCK = "RETRO-CLOCK"
 MUG = "TEA-MUG"
@@ -111,9 +112,35 @@ def test_an_id_inside_a_remembered_id_is_not_seen() -> None:
     assert len(seen) == 2
 
 
-def test_an_event_id_with_a_nul_cannot_be_remembered() -> None:
-    with pytest.raises(ValueError, match="NUL"):
-        SeenIds().add("bad\0id", 1024)
+def test_the_newest_ids_are_held_as_eight_byte_keys_whatever_their_length() -> None:
+    uuid_like = "3f2b8c1e-6a4d-4e8f-9b7a-0c5d2e1f4a6b"
+    seen = SeenIds().add(uuid_like, 1024).add("with\0a-nul", 1024)
+
+    assert len(seen.recent) == 2 * 8
+    assert uuid_like in seen
+    assert "with\0a-nul" in seen
+    assert "with" not in seen
+
+
+def test_a_key_is_found_only_on_a_keys_boundary() -> None:
+    # Two keys whose bytes, read from the middle of the first, would spell a third.
+    first, second = 0x1122334455667788, 0x99AABBCCDDEEFF00
+    recent = struct.pack("=QQ", first, second)
+    straddling = struct.unpack("=Q", recent[4:12])[0]
+
+    assert _among(recent, first)
+    assert _among(recent, second)
+    assert not _among(recent, straddling)
+
+
+def test_a_snapshot_holding_the_newest_ids_whole_restores_them_as_keys() -> None:
+    older = SeenIds.__new__(SeenIds)
+    older.__setstate__(["\0ev-1\0ev-2\0", b"", b""])
+
+    assert older.recent == SeenIds().add("ev-1", 1024).add("ev-2", 1024).recent
+    assert "ev-1" in older
+    assert "ev-2" in older
+    assert len(older) == 2
 
 
 def test_a_full_chunk_of_recent_ids_moves_into_the_current_generation_as_keys() -> None:
