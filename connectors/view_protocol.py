@@ -26,11 +26,13 @@ from typing import Protocol
 
 from bytewax.outputs import StatelessSinkPartition
 
+from state.values import quick_init
 from state.views import PositionView, SkuView
 
 DEFAULT_MAX_CHANGES = 100_000
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class PositionSnapshot:
     """On-hand buckets of one SKU at one bin and lot (lot "" when the SKU has no lots)."""
@@ -48,6 +50,7 @@ class PositionSnapshot:
         return self.available + self.allocated + self.on_hold + self.damaged + self.quarantined
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SkuSnapshot:
     """One SKU as the live view holds it; `updated_at` is the time of the last event applied."""
@@ -69,6 +72,7 @@ class SkuSnapshot:
         return self.atp_network, tuple(self.atp_sites.items()), tuple(self.atp_channels.items())
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class AtpChange:
     """A SKU's ATP figures after a write that changed them; `id` orders changes ("<ms>-<seq>")."""

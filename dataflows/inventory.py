@@ -58,6 +58,7 @@ from state.outputs import Duplicate, Output, StockChanged
 from state.routing_outcome import OrderRouted
 from state.routing_window import ToBatch
 from state.stock import SkuStock
+from state.values import quick_init
 from state.views import SkuView, view_of
 
 Keyed = tuple[str, tuple[str, Event]]  # (sku, (sku, event)): the fold needs its key for new state
@@ -65,6 +66,7 @@ Folded = LedgerEntry | SkuView
 T = TypeVar("T")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Applied:
     """One event applied to one SKU, for taps: the event, what `apply` emitted, the stock after."""

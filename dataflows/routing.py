@@ -66,6 +66,7 @@ from state.routing import (
 from state.routing_outcome import OrderRouted, Outcome, order_routed
 from state.routing_policy import RoutingPolicy
 from state.routing_window import BatchWindow, ToBatch
+from state.values import quick_init
 from state.views import SkuView
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ PLAN_KEY = "\x1fplan:"  # a log key no SKU code has (control characters are refu
 ANSWER_KINDS = ("LineAllocated", "Rejected", "Duplicate")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class PlanRecord:
     """What the assembler needs from the planning step: the order, its plan, and how many

@@ -17,6 +17,7 @@ from enum import StrEnum
 from pydantic import ValidationError
 
 from state.events import Event, parse_event
+from state.values import quick_init
 
 MAX_EVENT_BYTES = 256 * 1024
 KEPT_PAYLOAD_BYTES = 64 * 1024
@@ -29,6 +30,7 @@ class DeadLetterReason(StrEnum):
     UNRESOLVED_SKU = "unresolved_sku"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RawEvent:
     """Bytes as a source received them; `origin` says where from (topic/partition/offset, ...).

@@ -62,6 +62,7 @@ from state.outputs import LineAllocated, Movement, Output, ReservationShorted
 from state.rejections import Rejection
 from state.shared import EMPTY, shared_mapping
 from state.stock import SkuStock
+from state.values import quick_init
 
 REPLENISHMENT_SMOOTHING = SmoothingParams(alpha=0.02, gamma=0.05, beta=0.01, clip=3.0)
 ReplenishmentOutput = DemandForecast | ReorderProposed
@@ -129,6 +130,7 @@ def _with_level(settings: PolicySettings, level: float) -> PolicySettings:
     return settings if settings.service_level == level else replace(settings, service_level=level)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SiteReplenishment:
     demand: DailyDemand
@@ -137,6 +139,7 @@ class SiteReplenishment:
     trigger: ReorderTrigger = ARMED  # shared until the site's first proposal (issue 9)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SkuReplenishment:
     """One SKU's replenishment state (the dataflow's key is the SKU, and `replenish` is given

@@ -32,12 +32,14 @@ from functools import lru_cache
 from immutables import Map
 
 from state.shared import shared_value
+from state.values import quick_init
 
 ClosedDay = tuple[date, float]
 NO_UNITS = 0.0
 DayOrders = tuple[tuple[date, Map[str, float]], ...]  # open days in order, order id → units
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class DailyDemand:
     """Open days (after `start`) with their units, and the orders placed on them."""
