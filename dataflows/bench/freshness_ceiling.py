@@ -15,8 +15,6 @@ with the `SKUFLOW_*` environment of a bench deployment (`dataflows.bench.engine.
 from __future__ import annotations
 
 import json
-import os
-from typing import Any
 
 import bytewax.operators as op
 import redis
@@ -26,6 +24,7 @@ from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from bytewax.run import cli_main
 
 from connectors.kafka.topics import Topics
+from connectors.settings import Settings
 
 Message = KafkaSourceMessage[bytes | None, bytes | None] | KafkaError[bytes | None, bytes | None]
 
@@ -78,11 +77,10 @@ def build_flow(brokers: str, topic: str, redis_url: str, prefix: str) -> Dataflo
     return flow
 
 
-def main(env: dict[str, Any] | None = None) -> None:
-    env = dict(os.environ if env is None else env)
-    prefix = env["SKUFLOW_REDIS_PREFIX"]
-    topic = Topics(env["SKUFLOW_KAFKA_TOPIC_PREFIX"]).name("receipts")
-    flow = build_flow(env["SKUFLOW_KAFKA_BROKERS"], topic, env["SKUFLOW_REDIS_URL"], prefix)
+def main(settings: Settings | None = None) -> None:
+    settings = settings or Settings()
+    topic = Topics(settings.kafka_topic_prefix).name("receipts")
+    flow = build_flow(settings.kafka_brokers, topic, settings.redis_url, settings.redis_prefix)
     cli_main(flow, workers_per_process=1)
 
 
