@@ -16,7 +16,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -178,13 +178,18 @@ def stop(child: subprocess.Popen) -> None:
 
 
 @contextmanager
-def engine(made: Deployment) -> Iterator[subprocess.Popen]:
-    """`skuflow run` (tailing, one worker, routing on) on the deployment; its log is kept (in
-    the work folder) only when the step failed."""
-    log_path = made.workdir / f"{made.prefix}.engine.log"
-    with process([*skuflow_command(), "run"], made.env(), log_path) as child:
+def step_child(made: Deployment, argv: list[str], kind: str) -> Iterator[subprocess.Popen]:
+    """`argv` on the deployment's settings; its log (`log_tail(made, kind)`) is kept (in the
+    work folder) only when the step failed."""
+    log_path = made.workdir / f"{made.prefix}.{kind}.log"
+    with process(argv, made.env(), log_path) as child:
         yield child
     log_path.unlink(missing_ok=True)  # reached only when the block raised nothing
+
+
+def engine(made: Deployment) -> AbstractContextManager[subprocess.Popen]:
+    """`skuflow run` (tailing, one worker, routing on) on the deployment (`step_child`)."""
+    return step_child(made, [*skuflow_command(), "run"], "engine")
 
 
 def log_tail(made: Deployment, kind: str = "engine", lines: int = 30) -> str:

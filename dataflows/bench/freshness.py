@@ -27,8 +27,7 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,9 +50,9 @@ from dataflows.bench.engine import (
     location,
     log_tail,
     own_redis,
-    process,
     renice,
     running_services,
+    step_child,
     wait_until,
 )
 from dataflows.bench.report import Figure, median, percentile, write
@@ -195,15 +194,7 @@ def latest_change_id(url: str, stream: str) -> str:
         client.close()
 
 
-@contextmanager
-def bare_flow(made: Deployment) -> Iterator[Any]:
-    """The ceiling's flow (`dataflows.bench.freshness_ceiling`) on the deployment; its log is
-    kept only when the step failed."""
-    log_path = made.workdir / f"{made.prefix}.ceiling.log"
-    argv = [sys.executable, "-m", "dataflows.bench.freshness_ceiling"]
-    with process(argv, made.env(), log_path) as child:
-        yield child
-    log_path.unlink(missing_ok=True)
+CEILING_COMMAND = [sys.executable, "-m", "dataflows.bench.freshness_ceiling"]
 
 
 def run_step(made: Deployment, rate: int, options: Options, path: str = SKUFLOW) -> Step:
@@ -214,7 +205,8 @@ def run_step(made: Deployment, rate: int, options: Options, path: str = SKUFLOW)
     skus = [f"FRESH-{n:04d}" for n in range(options.skus)]
     template = ReceiptTemplate()
     out = producer(wiring.brokers)
-    started: AbstractContextManager[Any] = engine(made) if path == SKUFLOW else bare_flow(made)
+    kind = "engine" if path == SKUFLOW else "ceiling"
+    started = engine(made) if path == SKUFLOW else step_child(made, CEILING_COMMAND, kind)
     with started as child:
         for round_ in range(options.warmup_per_sku):
             for sku in skus:
@@ -230,8 +222,7 @@ def run_step(made: Deployment, rate: int, options: Options, path: str = SKUFLOW)
         wait_until(
             lambda: min(network_atp(wiring.redis_url, made.prefix, skus).values()) >= wanted,
             120,
-            f"{path} warm-up (log: {made.workdir})\n"
-            f"{log_tail(made, 'engine' if path == SKUFLOW else 'ceiling')}",
+            f"{path} warm-up (log: {made.workdir})\n{log_tail(made, kind)}",
             child,
         )
         if options.engine_nice:
@@ -501,7 +492,7 @@ def markdown(rows: list[dict[str, Any]], options: Options) -> str:
         if "target" in row:
             target = f"{row['target']}: {'met' if row['target_met'] else '**missed**'}"
         lines.append(
-            f"| {row.get('path', SKUFLOW)} | {row['rate']:,} | {row['produced_per_s']:,.0f} "
+            f"| {row['path']} | {row['rate']:,} | {row['produced_per_s']:,.0f} "
             f"| {row['applied_per_s']:,.0f} "
             f"| {bound}{row['p50_ms']:,.1f} | {bound}{row['p99_ms']:,.1f} "
             f"| {bound}{row['max_ms']:,.0f} "
