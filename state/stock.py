@@ -30,12 +30,12 @@ from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from hashlib import blake2b
 from struct import Struct
 from typing import Any, Literal
 
 from state.buckets import ZERO, Quantities
 from state.journal import entries, packed
+from state.keys import key64
 from state.position_map import NO_POSITIONS, PositionMap
 from state.shared import EMPTY, position_key, shared_mapping, shared_quantities
 from state.values import quick_init
@@ -169,8 +169,7 @@ _last_key = [("", 0)]  # the last id keyed, with its key (see `id_key`)
 
 
 def id_key(event_id: str) -> int:
-    """An event id's 64-bit key: BLAKE2b, the same in every process (Python's `hash` of a string
-    is not, and the keys are snapshotted).
+    """An event id's 64-bit key (`state.keys.key64`).
 
     The fold asks for an event's key twice in a row (`SkuStock.has_seen`, then `remember`), so
     the last id's key is kept: the second is a comparison. (One tuple, read and replaced whole,
@@ -178,7 +177,7 @@ def id_key(event_id: str) -> int:
     last_id, key = _last_key[0]
     if event_id == last_id:
         return key
-    key = int.from_bytes(blake2b(event_id.encode(), digest_size=8).digest(), "little")
+    key = key64(event_id)
     _last_key[0] = (event_id, key)
     return key
 

@@ -16,11 +16,15 @@ notes arrive minutes after their order); once the day is closed the demand stand
 the order lines' ordered quantities in base units: demand as customers asked for it, allocated
 or not (sales would hide the demand that a stock-out refused).
 
-The orders of each open day are kept (order id → units) only for those cancellations, in an
-immutable hash map (`immutables.Map`, a HAMT): adding an order or taking one back costs
-O(log n) and shares the rest of the map, where a tuple rebuilt on each order cost O(n) (O(n²)
-over a day) and churned memory. They go with their day when it closes, so what is held is the
-orders of the open days (one entry per order and day), never more.
+The orders of each open day are kept only for those cancellations, by the 64-bit key of their
+id (`state.keys.key64`: 8 bytes, where the id itself took 60-90) with their units. Most open days
+of most SKU-sites hold a few orders: up to `PACKED_ORDERS` of them are one `bytes` of 16 bytes an
+order (key, units), about 50 bytes for one order where a hash map of the ids took about 240
+(issue 9's memory in use). A busier day moves to an immutable hash map (`immutables.Map`, a
+HAMT, key → units): adding an order or taking one back then costs O(log n) and shares the rest
+of the map, where bytes rebuilt on each order would cost O(n) (O(n²) over a day). The orders go
+with their day when it closes, so what is held is the orders of the open days (one entry per
+order and day), never more.
 """
 
 from __future__ import annotations
@@ -28,15 +32,20 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
+from struct import Struct
 
 from immutables import Map
 
+from state.keys import key64
 from state.shared import shared_value
 from state.values import quick_init
 
 ClosedDay = tuple[date, float]
 NO_UNITS = 0.0
-DayOrders = tuple[tuple[date, Map[str, float]], ...]  # open days in order, order id → units
+Placed = bytes | Map[int, float]  # a day's orders: packed (key, units) pairs, or key → units
+DayOrders = tuple[tuple[date, Placed], ...]  # open days in order, with their orders
+ORDER = Struct("=Qd")  # one order of a packed day: its id's key and its units
+PACKED_ORDERS = 32  # orders a day holds packed; one more moves the day to a Map
 
 
 @quick_init
@@ -86,20 +95,22 @@ class DailyDemand:
 
     def cancel(self, order_id: str) -> DailyDemand:
         """Take back what `order_id` added, if its day is still open."""
-        if not any(order_id in placed for _, placed in self.orders):
+        key = key64(order_id)
+        if all(_units_of(placed, key) is None for _, placed in self.orders):
             return self
         days = self.days
         start = self.start
         assert start is not None  # an order is held only for an open day
-        orders: list[tuple[date, Map[str, float]]] = []
+        orders: list[tuple[date, Placed]] = []
         for day, placed in self.orders:
-            units = placed.get(order_id)
+            units = _units_of(placed, key)
             if units is None:
                 orders.append((day, placed))
                 continue
             days = _added(days, (day - start).days, -units)
-            if len(placed) > 1:
-                orders.append((day, placed.delete(order_id)))
+            rest = _without(placed, key)
+            if rest:
+                orders.append((day, rest))
         return self._with(self.start, days, tuple(orders), self.late_units)
 
     def advance(self, watermark: datetime) -> tuple[DailyDemand, tuple[ClosedDay, ...]]:
@@ -163,20 +174,78 @@ def _dense(start: object, days: object) -> tuple[float, ...]:
 
 def _ordered(orders: DayOrders, day: date, order_id: str, units: float) -> DayOrders:
     """`orders` with `units` more for `order_id` on `day` (the few open days stay in order)."""
+    return _ordered_key(orders, day, key64(order_id), units)
+
+
+def _ordered_key(orders: DayOrders, day: date, key: int, units: float) -> DayOrders:
     for n, (held_day, placed) in enumerate(orders):
         if held_day == day:
-            more = placed.set(order_id, placed.get(order_id, 0.0) + units)
-            return (*orders[:n], (day, more), *orders[n + 1 :])
-    added: DayOrders = (*orders, (day, Map({order_id: units})))
+            return (*orders[:n], (day, _placed_with(placed, key, units)), *orders[n + 1 :])
+    added: DayOrders = (*orders, (day, ORDER.pack(key, units)))
     return tuple(sorted(added, key=lambda held: held[0]))
 
 
+def _place_of(packed: bytes, key: int) -> int:
+    """The byte offset of `key`'s order in a packed day, or -1 (`bytes.find` in C; a match must
+    start on an order's boundary: 8 bytes of units can spell a key)."""
+    wanted = ORDER.pack(key, 0.0)[:8]
+    at = packed.find(wanted)
+    while at >= 0 and at % ORDER.size:
+        at = packed.find(wanted, at + 1)
+    return at
+
+
+def _units_of(placed: Placed, key: int) -> float | None:
+    if isinstance(placed, Map):
+        return placed.get(key)
+    at = _place_of(placed, key)
+    return None if at < 0 else ORDER.unpack_from(placed, at)[1]
+
+
+def _placed_with(placed: Placed, key: int, units: float) -> Placed:
+    """A day's orders with `units` more for `key`."""
+    if isinstance(placed, Map):
+        return placed.set(key, placed.get(key, 0.0) + units)
+    at = _place_of(placed, key)
+    if at >= 0:
+        held = ORDER.unpack_from(placed, at)[1]
+        return placed[:at] + ORDER.pack(key, held + units) + placed[at + ORDER.size :]
+    if len(placed) < PACKED_ORDERS * ORDER.size:
+        return placed + ORDER.pack(key, units)
+    busy: Map[int, float] = Map(ORDER.iter_unpack(placed))
+    return busy.set(key, units)
+
+
+def _without(placed: Placed, key: int) -> Placed:
+    """A day's orders without `key`'s (held): empty (falsy) when it was the last."""
+    if isinstance(placed, Map):
+        return placed.delete(key)
+    at = _place_of(placed, key)
+    return placed[:at] + placed[at + ORDER.size :]
+
+
 def _per_day(orders: object) -> DayOrders:
-    """`orders` as they are kept now, from either shape (see `DailyDemand.__setstate__`)."""
+    """`orders` as they are kept now, from any shape a snapshot held (see
+    `DailyDemand.__setstate__`): (order id, day, units) per order; or per day, the ids in a
+    `Map` (id → units)."""
     assert isinstance(orders, tuple)
-    if all(len(held) == 2 for held in orders):
+    if all(len(held) == 2 and not _by_id(held[1]) for held in orders):
         return orders
     kept: DayOrders = ()
-    for order_id, day, units in orders:  # the old shape: (order id, day, units) per order
-        kept = _ordered(kept, day, order_id, units)
+    for held in orders:
+        if len(held) == 3:  # the oldest shape: (order id, day, units) per order
+            order_id, day, units = held
+            kept = _ordered(kept, day, order_id, units)
+            continue
+        day, placed = held
+        if not _by_id(placed):
+            kept = (*kept, (day, placed))
+            continue
+        for order_id, units in placed.items():
+            kept = _ordered(kept, day, order_id, units)
     return kept
+
+
+def _by_id(placed: object) -> bool:
+    """Whether a day's orders are keyed by their ids (snapshots before the keys)."""
+    return isinstance(placed, Map) and isinstance(next(iter(placed), None), str)

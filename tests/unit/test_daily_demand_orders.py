@@ -7,7 +7,10 @@ import pickle
 import time
 from datetime import UTC, datetime, timedelta
 
-from state.demand.daily import DailyDemand
+from immutables import Map
+
+from state.demand.daily import ORDER, PACKED_ORDERS, DailyDemand, _units_of
+from state.keys import key64
 
 MONDAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -67,3 +70,50 @@ def test_a_snapshot_of_the_old_shape_resumes_with_its_open_orders() -> None:
     assert resumed == today
     assert pickle.loads(pickle.dumps(today)) == today
     assert resumed.cancel("SO-1").open_units() == 3
+
+
+def test_an_order_is_held_by_its_ids_key_in_sixteen_bytes() -> None:
+    demand = DailyDemand().observe(MONDAY, 2, "SO-000000000001").observe(MONDAY, 3, "SO-2")
+
+    ((_, placed),) = demand.orders
+
+    assert placed == ORDER.pack(key64("SO-000000000001"), 2.0) + ORDER.pack(key64("SO-2"), 3.0)
+    assert b"SO-000000000001" not in pickle.dumps(demand)
+
+
+def test_a_busy_day_moves_to_a_map_and_keeps_every_order() -> None:
+    demand = DailyDemand()
+    for n in range(PACKED_ORDERS + 5):
+        demand = demand.observe(MONDAY, 1, f"SO-{n}")
+    demand = demand.observe(MONDAY, 4, "SO-0")  # a second line of the first order
+
+    ((_, placed),) = demand.orders
+    demand = demand.cancel("SO-0").cancel(f"SO-{PACKED_ORDERS + 4}")
+
+    assert isinstance(placed, Map)
+    assert len(placed) == PACKED_ORDERS + 5
+    assert demand.open_units() == PACKED_ORDERS + 3
+
+
+def test_a_packed_order_is_found_only_on_an_orders_boundary() -> None:
+    # The 8 bytes of the units 7.0 spell a key: a lookup of that key must not land on them.
+    spelt = ORDER.unpack(ORDER.pack(0, 7.0)[8:] + bytes(8))[0]
+    packed = ORDER.pack(key64("SO-1"), 7.0) + ORDER.pack(key64("SO-2"), 1.0)
+
+    assert _units_of(packed, spelt) is None
+    assert _units_of(packed, key64("SO-2")) == 1.0
+
+
+def test_a_snapshot_of_the_days_keyed_by_order_id_resumes_as_keys() -> None:
+    # Snapshots taken while a day's orders were a Map of order id → units.
+    today = DailyDemand().observe(MONDAY, 5, "SO-1").observe(MONDAY, 3, "SO-2")
+    by_id = ((MONDAY.date(), Map({"SO-1": 5.0, "SO-2": 3.0})),)
+    state = [UTC, timedelta(hours=6), MONDAY.date(), (8.0,), by_id, 0.0]
+
+    resumed = object.__new__(DailyDemand)
+    resumed.__setstate__(state)
+
+    ((day, placed),) = resumed.orders
+    assert (day, resumed.days) == (MONDAY.date(), today.days)
+    assert dict(ORDER.iter_unpack(placed)) == {key64("SO-1"): 5.0, key64("SO-2"): 3.0}
+    assert resumed.cancel("SO-2").open_units() == 5
