@@ -21,6 +21,7 @@ that moment (a lower bound), and `lag growth` is the slope of freshness over sen
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 import sys
@@ -28,7 +29,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,7 @@ from dataflows.bench.engine import (
     step_child,
     wait_until,
 )
+from dataflows.bench.machine_cpu import GROUPS, MachineCpu
 from dataflows.bench.report import Figure, median, percentile, write
 from state.events import ReceiptLine, ReceiptPosted, parse_event
 
@@ -95,6 +97,9 @@ class Step:
     worker_waiting: float = float("nan")  # its share runnable but waiting for a CPU
     load_average: float = float("nan")  # the machine's 1-minute load at the step's end
     path: str = SKUFLOW  # or CEILING
+    # While offered: cores per process group (`dataflows.bench.machine_cpu`), the machine's busy
+    cpu: dict[str, float] = field(default_factory=dict)
+    machine_cores: float = float("nan")
 
 
 class ReceiptTemplate:
@@ -232,9 +237,9 @@ def run_step(made: Deployment, rate: int, options: Options, path: str = SKUFLOW)
             wiring.redis_url, stream, latest_change_id(wiring.redis_url, stream)
         )
         watcher.start()
-        engine_cpu = EngineCpu(child.pid)
+        engine_cpu, machine = EngineCpu(child.pid), MachineCpu(child.pid)
         sent = offer(out, topic, skus, template, rate, options.duration)
-        cores = engine_cpu.cores()
+        cores, split = engine_cpu.cores(), machine.split()
         busy, waiting = engine_cpu.worker_shares()
         out.flush(30)
         produced_for = sent[-1] - sent[0] if len(sent) > 1 else options.duration
@@ -257,6 +262,8 @@ def run_step(made: Deployment, rate: int, options: Options, path: str = SKUFLOW)
         worker_waiting=waiting,
         load_average=load_average(),
         path=path,
+        cpu=split.cores,
+        machine_cores=split.machine,
     )
 
 
@@ -471,6 +478,9 @@ def _median_row(
     ):
         row[name] = median([getattr(step, name) for step in steps])
     row["engine_us_per_event"] = median([engine_us_per_event(step) for step in steps])
+    for group in GROUPS:
+        row[f"cpu_{group}"] = median([step.cpu.get(group, float("nan")) for step in steps])
+    row["machine_cores"] = median([step.machine_cores for step in steps])
     row["sustained"] = bool(row["unseen"] == 0 and row["lag_growth_ms_per_s"] < 5.0)
     # (a reniced engine is not the target's machine; the ceiling is not skuflow)
     if rate == TARGET_RATE and not diagnostic and path == SKUFLOW:
@@ -505,6 +515,8 @@ def markdown(rows: list[dict[str, Any]], options: Options) -> str:
             f"| {'yes' if row['sustained'] else 'no'} | {target} |"
         )
     notes = [
+        "",
+        *cpu_table(rows),
         "",
         f"Median of {options.runs} runs; each step a fresh `skuflow run` (one worker) on its own "
         f"topics, Redis prefix and schema"
@@ -541,6 +553,14 @@ def markdown(rows: list[dict[str, Any]], options: Options) -> str:
             "(`--engine-nice`), Kafka, PostgreSQL, Redis and the producer at theirs; no target "
             "is judged."
         )
+    notes.append(
+        "The second table: where the machine's CPU went while the receipts were offered, in "
+        "cores (CPU seconds per second; `dataflows/bench/machine_cpu.py`): the engine process "
+        "(or the ceiling's), the Kafka broker, every PostgreSQL process, Redis, this bench "
+        "(the producer offering the receipts and the watcher reading Redis), everything else; "
+        "`machine busy` is every CPU's non-idle time. A worker queued for a CPU waits on all of "
+        "them."
+    )
     missed = [row for row in rows if "target" in row and not row["target_met"]]
     for row in missed:
         why = (
@@ -556,5 +576,29 @@ def markdown(rows: list[dict[str, Any]], options: Options) -> str:
                 f"{ceiling[0]['engine_us_per_event']:,.0f} µs of CPU per event against "
                 f"{row['engine_us_per_event']:,.0f})"
             )
+        if not math.isnan(row.get("machine_cores", float("nan"))):
+            why += (
+                f"; the machine was {row['machine_cores']:.2f} of {os.cpu_count()} CPUs busy, "
+                f"{row['cpu_engine'] + row['cpu_PostgreSQL']:.2f} of them skuflow's engine and "
+                "PostgreSQL"
+            )
+            if ceiling and not math.isnan(ceiling[0].get("machine_cores", float("nan"))):
+                why += f" ({ceiling[0]['machine_cores']:.2f} busy with the bare flow)"
         notes.append(f"Target missed at {row['rate']:,}/s: {why}.")
     return "\n".join(lines + notes)
+
+
+def cpu_table(rows: list[dict[str, Any]]) -> list[str]:
+    """Cores per process group while the receipts were offered, a line per row."""
+    lines = [
+        "| path | offered events/s | engine | Kafka broker | PostgreSQL | Redis "
+        "| this bench (producer, watcher) | other | machine busy |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        groups = " | ".join(f"{row.get(f'cpu_{group}', float('nan')):.2f}" for group in GROUPS)
+        lines.append(
+            f"| {row['path']} | {row['rate']:,} | {groups} "
+            f"| {row.get('machine_cores', float('nan')):.2f} |"
+        )
+    return lines

@@ -28,6 +28,7 @@ from dataflows.bench.freshness import (
     seen_times,
 )
 from dataflows.bench.freshness_ceiling import receipt_units, running_total
+from dataflows.bench.machine_cpu import GROUPS, MachineCpu
 
 pytestmark = pytest.mark.integration
 
@@ -71,11 +72,15 @@ def test_a_sustainable_rate_is_readable_in_full_on_skuflow_and_on_the_ceiling_an
         assert row["worker_busy"] > 0
         assert row["worker_waiting"] >= 0
         assert row["worker_busy"] + row["worker_waiting"] <= 1.05
+        # where the machine's CPU went: the engine's share is in it, and nothing exceeds it
+        assert row["cpu_engine"] > 0
+        assert row["machine_cores"] >= 0.9 * max(row[f"cpu_{group}"] for group in GROUPS)
     written = json.loads((tmp_path / "out" / "freshness.json").read_text())
     assert [row["rate"] for row in written["rows"]] == [300, 300]
     text = (tmp_path / "out" / "freshness.md").read_text()
     assert f"| {SKUFLOW} | 300 |" in text
     assert f"| {CEILING} | 300 |" in text
+    assert "| path | offered events/s | engine | Kafka broker | PostgreSQL |" in text
 
 
 def test_the_ceiling_reads_the_units_of_the_benchs_own_receipts() -> None:
@@ -149,3 +154,20 @@ def test_a_reniced_run_is_marked_a_diagnostic_and_judges_no_target() -> None:
     text = markdown([diagnostic], Options(rates=(5000,), engine_nice=-10))
     assert "nice -10" in text
     assert "met" not in text.split("\n")[2]
+
+
+def test_the_machine_split_puts_a_busy_child_in_the_engine_and_this_process_in_the_bench() -> None:
+    spin = "import time\nend = time.time() + 1.0\nwhile time.time() < end: pass"
+    child = subprocess.Popen([sys.executable, "-c", spin])
+    try:
+        machine = MachineCpu(child.pid)
+        end = time.time() + 0.6
+        while time.time() < end:  # this process busy too
+            pass
+        split = machine.split()
+    finally:
+        child.wait(10)
+
+    assert split.cores["engine"] > 0.3
+    assert split.cores["bench"] > 0.3
+    assert split.machine >= split.cores["engine"]
