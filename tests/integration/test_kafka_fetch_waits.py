@@ -13,10 +13,21 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer
 
 from connectors.kafka.merged_source import MergedKafkaSource
 from connectors.kafka.producer import EventProducer
-from connectors.kafka.source import IDLE_POLL, KafkaEventSource
+from connectors.kafka.source import (
+    IDLE_POLL,
+    TAIL_FETCH_WAIT_MAX_MS,
+    KafkaEventSource,
+    _RawPartition,
+)
 from connectors.kafka.topics import Topics
 from dataflows.bench.allocation_skuflow import arrived
 from state.events import ReceiptLine, ReceiptPosted
+
+
+def _tailing_log_partition(kafka_bootstrap: str, topic: str) -> _RawPartition:
+    return KafkaEventSource([kafka_bootstrap], [topic], tail=True).build_part(
+        "test", f"0-{topic}", None
+    )
 
 
 def _fetch_empty(next_batch: Callable[[], object], times: int = 20) -> None:
@@ -27,15 +38,36 @@ def _fetch_empty(next_batch: Callable[[], object], times: int = 20) -> None:
 def test_an_empty_log_partition_answers_at_once_and_asks_to_be_called_again_soon(
     kafka_bootstrap: str, topic_factory: Callable[..., str]
 ) -> None:
-    topic = topic_factory("sequenced")
-    part = KafkaEventSource([kafka_bootstrap], [topic], tail=True).build_part(
-        "test", f"0-{topic}", None
-    )
+    part = _tailing_log_partition(kafka_bootstrap, topic_factory("sequenced"))
     try:
         _fetch_empty(part.next_batch)
         awake = part.next_awake()  # a fetch that waited in `consume` never asked for this
         assert awake is not None
         assert awake > datetime.now(UTC) - IDLE_POLL
+    finally:
+        part.close()
+
+
+def test_a_tailing_log_partition_hands_over_a_record_at_once_though_its_empty_fetch_is_held(
+    kafka_bootstrap: str, topic_factory: Callable[..., str]
+) -> None:
+    topic = topic_factory("sequenced")
+    part = _tailing_log_partition(kafka_bootstrap, topic)
+    try:
+        _fetch_empty(part.next_batch)
+        time.sleep(0.1)  # the consumer's fetch is now held by the broker, empty
+        producer = Producer({"bootstrap.servers": kafka_bootstrap})
+        producer.produce(topic, partition=0, value=b"RETRO-CLOCK +1")
+        assert producer.flush(30) == 0
+        acknowledged = time.monotonic()
+        out: list[bytes] = []
+        while not out and time.monotonic() < acknowledged + 10:
+            out = [raw.payload for raw in part.next_batch()]
+            time.sleep(0.001)
+        waited = time.monotonic() - acknowledged
+
+        assert out == [b"RETRO-CLOCK +1"]
+        assert waited < TAIL_FETCH_WAIT_MAX_MS / 2000  # not held until the broker's wait ran out
     finally:
         part.close()
 
