@@ -19,8 +19,15 @@ from bytewax import operators as op
 from bytewax.dataflow import Dataflow, Stream
 from bytewax.testing import TestingSource, run_main
 
+import connectors.postgres.ledger as ledger_module
 from connectors.postgres import queries
-from connectors.postgres.ledger import Batch, LedgerItem, PostgresLedger, PostgresLedgerSink
+from connectors.postgres.ledger import (
+    STAGED,
+    Batch,
+    LedgerItem,
+    PostgresLedger,
+    PostgresLedgerSink,
+)
 from connectors.postgres.migrate import MIGRATIONS, migrate
 from connectors.postgres.retry import Backoff
 from connectors.postgres.rows import LEDGER_LINE_COLUMNS
@@ -399,6 +406,30 @@ def test_replacing_a_skus_view_removes_positions_that_went_to_zero(
         ("site", "LON", 12),
         ("site", "MAN", 0),
     ]
+
+
+def test_each_write_empties_what_it_staged_so_the_next_stages_only_its_own(
+    ledger: PostgresLedger,
+    pg_schema: psycopg.Connection,
+    fold: Fold,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ledger_module, "TRUNCATE_STAGING_EVERY", 2)  # and the truncates between
+    received = fold.items(fold.received("RETRO-CLOCK", 12, at=LON_DOCK))
+    ledger.write(received)
+    ledger.write(received)  # rows already stored: this write stages them in `ledger_in`
+    for minutes in (1, 2, 3):
+        ledger.write(fold.items(fold.put_away("RETRO-CLOCK", 4, LON_DOCK, LON_A, minutes=minutes)))
+
+    session = ledger._conn  # the writer's own session: its staging tables are temporary
+    assert session is not None
+    staged = [session.execute(f"SELECT count(*) FROM {name}_in").fetchone() for name in STAGED]
+    assert staged == [(0,)] * len(STAGED)
+    assert queries.current_stock(pg_schema, "RETRO-CLOCK") == {
+        (LON_A, ""): Quantities(available=12)
+    }
+    # the receipt's Movement and StockChanged, each put-away's two Movements and StockChanged
+    assert len(table(pg_schema, "ledger")) == 2 + 3 * 3
 
 
 def test_an_older_view_never_replaces_a_newer_one(
