@@ -30,12 +30,11 @@ from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from struct import Struct
 from typing import Any, Literal
 
 from state.buckets import ZERO, Quantities
 from state.journal import entries, packed
-from state.keys import key64
+from state.keys import PACKED_KEY, key64, key_offset
 from state.position_map import NO_POSITIONS, PositionMap
 from state.shared import EMPTY, position_key, shared_mapping, shared_quantities
 from state.values import quick_init
@@ -164,7 +163,6 @@ class Inbound:
 
 SEEN_CHUNK = 64
 NO_KEYS = b""  # an empty generation, shared
-_KEY = Struct("=Q")  # one key packed as the generations hold it (`array("Q")`: native order)
 _last_key = [("", 0)]  # the last id keyed, with its key (see `id_key`)
 
 
@@ -192,13 +190,7 @@ def _holds(generation: bytes, key: int) -> bool:
 def _among(recent: bytes, key: int) -> bool:
     """Whether the unsorted packed keys hold `key` (`bytes.find`, in C; a match must start on
     a key's boundary)."""
-    packed = _KEY.pack(key)
-    at = recent.find(packed)
-    while at >= 0:
-        if at % 8 == 0:
-            return True
-        at = recent.find(packed, at + 1)
-    return False
+    return key_offset(recent, key) >= 0
 
 
 def _merged(generation: bytes, keys: list[int]) -> bytes:
@@ -212,7 +204,7 @@ def _merged(generation: bytes, keys: list[int]) -> bytes:
 def _keyed(recent: str) -> bytes:
     """A snapshot's `recent` from before it held keys ("\0a\0b\0": whole ids), as keys."""
     ids = recent[1:-1].split("\0") if recent else []
-    return b"".join(_KEY.pack(id_key(i)) for i in ids)
+    return b"".join(PACKED_KEY.pack(id_key(i)) for i in ids)
 
 
 @quick_init
@@ -259,7 +251,7 @@ class SeenIds:
         return (len(self.recent) + len(self.current) + len(self.previous)) // 8
 
     def add(self, event_id: str, window: int) -> SeenIds:
-        recent = self.recent + _KEY.pack(id_key(event_id))
+        recent = self.recent + PACKED_KEY.pack(id_key(event_id))
         if len(recent) // 8 < min(SEEN_CHUNK, window):
             return SeenIds(recent, self.current, self.previous)
         current = _merged(self.current, list(memoryview(recent).cast("Q")))

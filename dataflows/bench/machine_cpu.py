@@ -36,7 +36,6 @@ class CpuSplit:
 
     cores: dict[str, float]
     machine: float
-    cpus: int
 
 
 def _group(process: psutil.Process, engine: set[int], bench: int) -> str:
@@ -96,4 +95,4 @@ class MachineCpu:
             # A process started since: all its time is in the window.
             spent = now - before[1] if before is not None and before[0] == group else now
             cores[group] += max(0.0, spent) / seconds
-        return CpuSplit(cores, busy / seconds, psutil.cpu_count() or 1)
+        return CpuSplit(cores, busy / seconds)

@@ -36,7 +36,7 @@ from struct import Struct
 
 from immutables import Map
 
-from state.keys import key64
+from state.keys import key64, key_offset
 from state.shared import shared_value
 from state.values import quick_init
 
@@ -96,22 +96,22 @@ class DailyDemand:
     def cancel(self, order_id: str) -> DailyDemand:
         """Take back what `order_id` added, if its day is still open."""
         key = key64(order_id)
-        if all(_units_of(placed, key) is None for _, placed in self.orders):
-            return self
-        days = self.days
-        start = self.start
-        assert start is not None  # an order is held only for an open day
+        days, start, found = self.days, self.start, False
         orders: list[tuple[date, Placed]] = []
         for day, placed in self.orders:
             units = _units_of(placed, key)
             if units is None:
                 orders.append((day, placed))
                 continue
+            assert start is not None  # an order is held only for an open day
+            found = True
             days = _added(days, (day - start).days, -units)
             rest = _without(placed, key)
             if rest:
                 orders.append((day, rest))
-        return self._with(self.start, days, tuple(orders), self.late_units)
+        if not found:
+            return self
+        return self._with(start, days, tuple(orders), self.late_units)
 
     def advance(self, watermark: datetime) -> tuple[DailyDemand, tuple[ClosedDay, ...]]:
         # Asked for every site each time a SKU's event time moves on; it seldom closes a day.
@@ -174,10 +174,7 @@ def _dense(start: object, days: object) -> tuple[float, ...]:
 
 def _ordered(orders: DayOrders, day: date, order_id: str, units: float) -> DayOrders:
     """`orders` with `units` more for `order_id` on `day` (the few open days stay in order)."""
-    return _ordered_key(orders, day, key64(order_id), units)
-
-
-def _ordered_key(orders: DayOrders, day: date, key: int, units: float) -> DayOrders:
+    key = key64(order_id)
     for n, (held_day, placed) in enumerate(orders):
         if held_day == day:
             return (*orders[:n], (day, _placed_with(placed, key, units)), *orders[n + 1 :])
@@ -186,13 +183,9 @@ def _ordered_key(orders: DayOrders, day: date, key: int, units: float) -> DayOrd
 
 
 def _place_of(packed: bytes, key: int) -> int:
-    """The byte offset of `key`'s order in a packed day, or -1 (`bytes.find` in C; a match must
-    start on an order's boundary: 8 bytes of units can spell a key)."""
-    wanted = ORDER.pack(key, 0.0)[:8]
-    at = packed.find(wanted)
-    while at >= 0 and at % ORDER.size:
-        at = packed.find(wanted, at + 1)
-    return at
+    """The byte offset of `key`'s order in a packed day, or -1 (8 bytes of units can spell a
+    key: `key_offset` looks only on an order's boundary)."""
+    return key_offset(packed, key, ORDER.size)
 
 
 def _units_of(placed: Placed, key: int) -> float | None:
