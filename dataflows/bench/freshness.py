@@ -56,6 +56,7 @@ from dataflows.bench.engine import (
     step_child,
     wait_until,
 )
+from dataflows.bench.kafka_leg import KafkaArrivals
 from dataflows.bench.machine_cpu import GROUPS, MachineCpu
 from dataflows.bench.report import Figure, median, percentile, write
 from state.events import ReceiptLine, ReceiptPosted, parse_event
@@ -101,6 +102,10 @@ class Step:
     # While offered: cores per process group (`dataflows.bench.machine_cpu`), the machine's busy
     cpu: dict[str, float] = field(default_factory=dict)
     machine_cores: float = float("nan")
+    cpu_pressure: float = float("nan")  # share of the time some task waited for a CPU
+    # The receipts' trip through Kafka alone: produce() -> fetched by the bench's own consumer
+    kafka_p50_ms: float = float("nan")
+    kafka_p99_ms: float = float("nan")
 
 
 class ReceiptTemplate:
@@ -238,6 +243,8 @@ def run_step(made: Deployment, rate: int, options: Options, path: str = SKUFLOW)
             wiring.redis_url, stream, latest_change_id(wiring.redis_url, stream)
         )
         watcher.start()
+        arrivals = KafkaArrivals(wiring.brokers, topic)
+        arrivals.start()
         engine_cpu, machine = EngineCpu(child.pid), MachineCpu(child.pid)
         sent = offer(out, topic, skus, template, rate, options.duration)
         cores, split = engine_cpu.cores(), machine.split()
@@ -254,8 +261,11 @@ def run_step(made: Deployment, rate: int, options: Options, path: str = SKUFLOW)
             time.sleep(0.05)
         ended = time.time()
         watcher.stopping.set()
+        arrivals.stopping.set()
         watcher.join(5)
+        arrivals.join(5)
     step = summarise(rate, sent, produced_for, watcher.entries, skus, wanted, ended, options)
+    through_kafka = arrivals.delays_since(sent[0] + options.settle) if sent else []
     return replace(
         step,
         engine_cores=cores,
@@ -265,6 +275,9 @@ def run_step(made: Deployment, rate: int, options: Options, path: str = SKUFLOW)
         path=path,
         cpu=split.cores,
         machine_cores=split.machine,
+        cpu_pressure=split.pressure,
+        kafka_p50_ms=percentile(through_kafka, 50) if through_kafka else float("nan"),
+        kafka_p99_ms=percentile(through_kafka, 99) if through_kafka else float("nan"),
     )
 
 
@@ -475,6 +488,8 @@ def _median_row(
         "p50_ms",
         "p99_ms",
         "max_ms",
+        "kafka_p50_ms",
+        "kafka_p99_ms",
         "unseen",
         "lag_growth_ms_per_s",
         "engine_cores",
@@ -487,6 +502,7 @@ def _median_row(
     for group in GROUPS:
         row[f"cpu_{group}"] = median([step.cpu.get(group, float("nan")) for step in steps])
     row["machine_cores"] = median([step.machine_cores for step in steps])
+    row["cpu_pressure"] = median([step.cpu_pressure for step in steps])
     row["sustained"] = bool(row["unseen"] == 0 and row["lag_growth_ms_per_s"] < 5.0)
     # (a reniced engine is not the target's machine; the ceiling is not skuflow)
     if rate == TARGET_RATE and not diagnostic and path == SKUFLOW:
@@ -498,9 +514,10 @@ def _median_row(
 def markdown(rows: list[dict[str, Any]], options: Options) -> str:
     lines = [
         "| path | offered events/s | produced/s | applied/s | p50 ms | p99 ms | max ms "
-        "| not readable at stop | lag growth ms/s | engine CPU (cores) | engine µs/event "
+        "| through Kafka p50 / p99 ms | not readable at stop | lag growth ms/s "
+        "| engine CPU (cores) | engine µs/event "
         "| worker busy | worker waiting for a CPU | load | sustained | target |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for row in rows:
         bound = "" if row["unseen"] == 0 else "≥ "
@@ -512,6 +529,8 @@ def markdown(rows: list[dict[str, Any]], options: Options) -> str:
             f"| {row['applied_per_s']:,.0f} "
             f"| {bound}{row['p50_ms']:,.1f} | {bound}{row['p99_ms']:,.1f} "
             f"| {bound}{row['max_ms']:,.0f} "
+            f"| {row.get('kafka_p50_ms', float('nan')):,.1f} / "
+            f"{row.get('kafka_p99_ms', float('nan')):,.1f} "
             f"| {row['unseen']:,.0f} | {row['lag_growth_ms_per_s']:,.1f} "
             f"| {row.get('engine_cores', float('nan')):.2f} "
             f"| {row.get('engine_us_per_event', float('nan')):,.0f} "
@@ -531,6 +550,10 @@ def markdown(rows: list[dict[str, Any]], options: Options) -> str:
         f"{options.skus} SKUs, then at most {options.drain:g} s to drain. Freshness = Redis "
         "change-stream entry time − `produce()` time; the first "
         f"{options.settle:g} s of each step are left out of the percentiles.",
+        "`through Kafka`: the same receipts' trip through Kafka alone, from `produce()` until "
+        "a consumer of this bench's own (not the flow's; `dataflows/bench/kafka_leg.py`) "
+        "fetched them: the producer's batching and the broker's append and fetch, which no "
+        "flow reading the topic can beat. What freshness adds to it is the flow's.",
         "A step the engine cannot sustain (applied/s below offered) shows freshness growing at "
         "`lag growth` ms per second of production (the slope over the receipts that became "
         "readable) without bound; receipts not readable when the step stopped count with their "
@@ -563,9 +586,12 @@ def markdown(rows: list[dict[str, Any]], options: Options) -> str:
         "The second table: where the machine's CPU went while the receipts were offered, in "
         "cores (CPU seconds per second; `dataflows/bench/machine_cpu.py`): the engine process "
         "(or the ceiling's), the Kafka broker, every PostgreSQL process, Redis, this bench "
-        "(the producer offering the receipts and the watcher reading Redis), everything else; "
+        "(the producer offering the receipts, the watcher reading Redis and the consumer timing "
+        "the trip through Kafka), everything else; "
         "`machine busy` is every CPU's non-idle time. A worker queued for a CPU waits on all of "
-        "them."
+        "them. `CPU pressure` is the share of the time at least one runnable task (any "
+        "process's) waited for a CPU (the kernel's `/proc/pressure/cpu`): the bursts in which "
+        "every CPU was taken, which an average of busy cores hides."
     )
     missed = [row for row in rows if "target" in row and not row["target_met"]]
     for row in missed:
@@ -590,6 +616,15 @@ def markdown(rows: list[dict[str, Any]], options: Options) -> str:
             )
             if ceiling and not math.isnan(ceiling[0].get("machine_cores", float("nan"))):
                 why += f" ({ceiling[0]['machine_cores']:.2f} busy with the bare flow)"
+        if not math.isnan(row.get("kafka_p99_ms", float("nan"))):
+            why += (
+                f"; the receipts' trip through Kafka alone (to the bench's own consumer) had "
+                f"p99 {row['kafka_p99_ms']:.0f} ms"
+            )
+            if ceiling and not math.isnan(ceiling[0].get("kafka_p99_ms", float("nan"))):
+                why += f" ({ceiling[0]['kafka_p99_ms']:.0f} ms beside the bare flow)"
+        if not math.isnan(row.get("cpu_pressure", float("nan"))):
+            why += f", and some task waited for a CPU {row['cpu_pressure']:.0%} of the time"
         notes.append(f"Target missed at {row['rate']:,}/s: {why}.")
     return "\n".join(lines + notes)
 
@@ -598,13 +633,14 @@ def cpu_table(rows: list[dict[str, Any]]) -> list[str]:
     """Cores per process group while the receipts were offered, a line per row."""
     lines = [
         "| path | offered events/s | engine | Kafka broker | PostgreSQL | Redis "
-        "| this bench (producer, watcher) | other | machine busy |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| this bench (producer, watchers) | other | machine busy | CPU pressure |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         groups = " | ".join(f"{row.get(f'cpu_{group}', float('nan')):.2f}" for group in GROUPS)
         lines.append(
             f"| {row['path']} | {row['rate']:,} | {groups} "
-            f"| {row.get('machine_cores', float('nan')):.2f} |"
+            f"| {row.get('machine_cores', float('nan')):.2f} "
+            f"| {row.get('cpu_pressure', float('nan')):.0%} |"
         )
     return lines

@@ -17,6 +17,11 @@ groups the difference:
 `machine` is the whole machine's busy time (every CPU's non-idle time, from the kernel), in
 cores. A process that both started and ended within the window is missed by the per-process
 groups, never by `machine`.
+
+`pressure` is the share of the window in which at least one runnable task waited for a CPU
+(the kernel's pressure stall information, `/proc/pressure/cpu`, "some"): an average of cores
+busy hides bursts in which every CPU is taken, and this counts them. NaN where the kernel does
+not report it.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import psutil
 
@@ -36,6 +42,7 @@ class CpuSplit:
 
     cores: dict[str, float]
     machine: float
+    pressure: float = float("nan")
 
 
 def _group(process: psutil.Process, engine: set[int], bench: int) -> str:
@@ -54,6 +61,20 @@ def _group(process: psutil.Process, engine: set[int], bench: int) -> str:
     return "other"
 
 
+CPU_PRESSURE = Path("/proc/pressure/cpu")
+
+
+def _cpu_stalled_seconds() -> float:
+    """Seconds in which some runnable task waited for a CPU, since boot; NaN if unknown."""
+    try:
+        for line in CPU_PRESSURE.read_text().splitlines():
+            if line.startswith("some "):
+                return int(line.rsplit("total=", 1)[1]) / 1e6
+    except (OSError, ValueError, IndexError):
+        pass
+    return float("nan")
+
+
 def _busy_seconds() -> float:
     times = psutil.cpu_times()
     return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
@@ -67,6 +88,7 @@ class MachineCpu:
         self._engine_pid = engine_pid
         self._began = time.monotonic()
         self._busy = _busy_seconds()
+        self._stalled = _cpu_stalled_seconds()
         self._used = self._per_process()
 
     def _engine_pids(self) -> set[int]:
@@ -95,4 +117,5 @@ class MachineCpu:
             # A process started since: all its time is in the window.
             spent = now - before[1] if before is not None and before[0] == group else now
             cores[group] += max(0.0, spent) / seconds
-        return CpuSplit(cores, busy / seconds)
+        pressure = (_cpu_stalled_seconds() - self._stalled) / seconds
+        return CpuSplit(cores, busy / seconds, pressure)

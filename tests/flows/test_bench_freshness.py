@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,8 @@ from dataflows.bench.freshness import (
     seen_times,
 )
 from dataflows.bench.freshness_ceiling import receipt_units, running_total
-from dataflows.bench.machine_cpu import GROUPS, MachineCpu
+from dataflows.bench.kafka_leg import KafkaArrivals
+from dataflows.bench.machine_cpu import CPU_PRESSURE, GROUPS, MachineCpu
 
 pytestmark = pytest.mark.integration
 
@@ -75,12 +77,18 @@ def test_a_sustainable_rate_is_readable_in_full_on_skuflow_and_on_the_ceiling_an
         # where the machine's CPU went: the engine's share is in it, and nothing exceeds it
         assert row["cpu_engine"] > 0
         assert row["machine_cores"] >= 0.9 * max(row[f"cpu_{group}"] for group in GROUPS)
+        if CPU_PRESSURE.exists():  # (Linux 4.20 and later)
+            assert 0 <= row["cpu_pressure"] <= 1
+        # the trip through Kafka alone is part of every receipt's freshness, never more of it
+        assert 0 < row["kafka_p50_ms"] <= row["kafka_p99_ms"]
+        assert row["kafka_p50_ms"] <= row["p50_ms"] + 1  # (+1: its stamps are whole ms)
     written = json.loads((tmp_path / "out" / "freshness.json").read_text())
     assert [row["rate"] for row in written["rows"]] == [300, 300]
     text = (tmp_path / "out" / "freshness.md").read_text()
     assert f"| {SKUFLOW} | 300 |" in text
     assert f"| {CEILING} | 300 |" in text
     assert "| path | offered events/s | engine | Kafka broker | PostgreSQL |" in text
+    assert "through Kafka p50 / p99 ms" in text
 
 
 def test_the_ceiling_reads_the_units_of_the_benchs_own_receipts() -> None:
@@ -96,13 +104,22 @@ def test_the_ceiling_judges_no_target_and_the_missed_target_names_it() -> None:
     def step(p99: float, path: str) -> Step:
         return Step(5000, 50_000, 5000, 50_000, 0, 5000, 10, p99, 300, 0, 0.5, path=path)
 
-    skuflow = _median_row(5000, [step(200, SKUFLOW)])
-    ceiling = _median_row(5000, [step(15, CEILING)], path=CEILING)
+    skuflow = _median_row(5000, [replace(step(200, SKUFLOW), kafka_p99_ms=120)])
+    ceiling = _median_row(5000, [replace(step(15, CEILING), kafka_p99_ms=9)], path=CEILING)
 
     assert skuflow["target_met"] is False
     assert "target" not in ceiling
     text = markdown([skuflow, ceiling], Options(rates=(5000,)))
     assert "the bare flow's p99 at the same rate: 15 ms" in text
+    assert "trip through Kafka alone (to the bench's own consumer) had p99 120 ms" in text
+    assert "(9 ms beside the bare flow)" in text
+
+
+def test_the_trip_through_kafka_counts_only_receipts_stamped_after_the_settling_time() -> None:
+    arrivals = KafkaArrivals.__new__(KafkaArrivals)  # no consumer: only its record of arrivals
+    arrivals.arrivals = [(100.0, 4.0), (100.5, 30.0), (101.0, 6.0), (101.2, 7.0)]
+
+    assert arrivals.delays_since(101.0) == [6.0, 7.0]
 
 
 @pytest.mark.parametrize("figure", ["freshness", "latency", "allocation"])
@@ -171,3 +188,5 @@ def test_the_machine_split_puts_a_busy_child_in_the_engine_and_this_process_in_t
     assert split.cores["engine"] > 0.3
     assert split.cores["bench"] > 0.3
     assert split.machine >= split.cores["engine"]
+    if CPU_PRESSURE.exists():  # (Linux 4.20 and later)
+        assert 0 <= split.pressure <= 1
