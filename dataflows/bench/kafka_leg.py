@@ -38,13 +38,13 @@ class KafkaArrivals(threading.Thread):
                 "fetch.wait.max.ms": FETCH_WAIT_MAX_MS,
             }
         )
-        partitions = self._consumer.list_topics(topic, timeout=30).topics[topic].partitions
-        ends = [
-            TopicPartition(topic, p, self._consumer.get_watermark_offsets(
-                TopicPartition(topic, p), timeout=30)[1])
-            for p in partitions
-        ]  # fmt: skip
-        self._consumer.assign(ends)  # the ends as of now: only what is produced afterwards
+        ends: list[TopicPartition] = []  # the ends as of now: only what is produced afterwards
+        for partition in self._consumer.list_topics(topic, timeout=30).topics[topic].partitions:
+            _, end = self._consumer.get_watermark_offsets(
+                TopicPartition(topic, partition), timeout=30
+            )
+            ends.append(TopicPartition(topic, partition, end))
+        self._consumer.assign(ends)
         self.arrivals: list[tuple[float, float]] = []
         self.stopping = threading.Event()
 
