@@ -81,7 +81,9 @@ def test_a_sustainable_rate_is_readable_in_full_on_skuflow_and_on_the_ceiling_an
             assert 0 <= row["cpu_pressure"] <= 1
         # the trip through Kafka alone is part of every receipt's freshness, never more of it
         assert 0 < row["kafka_p50_ms"] <= row["kafka_p99_ms"]
-        assert row["kafka_p50_ms"] <= row["p50_ms"] + 1  # (+1: its stamps are whole ms)
+        # (+1 ms: its stamps are whole ms; +4: its thread shares this process's GIL, whose
+        # switch interval is 5 ms, while freshness is stamped by Redis)
+        assert row["kafka_p50_ms"] <= row["p50_ms"] + 5
     written = json.loads((tmp_path / "out" / "freshness.json").read_text())
     assert [row["rate"] for row in written["rows"]] == [300, 300]
     text = (tmp_path / "out" / "freshness.md").read_text()
