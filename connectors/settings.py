@@ -36,6 +36,17 @@ class Settings(BaseSettings):
         description="PostgreSQL holding the durable ledger (a libpq connection string).",
     )
     kafka_topic_prefix: str = Field("skuflow", description="Prefix of every topic name.")
+    kafka_partitions: int = Field(
+        4,
+        ge=1,
+        le=1024,
+        description=(
+            "Partitions of each topic skuflow creates (a topic that exists keeps its own): at "
+            "least the number of `skuflow run` processes that share the work. Each of a "
+            "process's sequenced-log partitions has a consumer of its own, so on a small "
+            "single-process deployment fewer cost the broker less."
+        ),
+    )
     redis_prefix: str = Field("skuflow", description="Prefix of every live-view key in Redis.")
     postgres_schema: str = Field("skuflow", description="Schema holding the ledger tables.")
     catalog: str = Field(

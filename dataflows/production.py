@@ -67,7 +67,7 @@ class Wiring:
     redis_prefix: str
     postgres_dsn: str
     postgres_schema: str
-    partitions: int = 4
+    partitions: int = 4  # of each topic `prepare` creates (`SKUFLOW_KAFKA_PARTITIONS`)
     reorder_window_seconds: float = 0.0  # see connectors/kafka/merged_source.py
     output_parts: int = 1  # partitions of each output (dataflows/durable.py): the cluster's size
     # defaults unless the run set them (connectors/replenishment_config.py: Settings + the file)
@@ -75,7 +75,7 @@ class Wiring:
     cold: ColdPolicy = DEFAULT_POLICY  # when an idle SKU's state is held compressed
 
     @classmethod
-    def from_settings(cls, settings: Settings, partitions: int = 4) -> Wiring:
+    def from_settings(cls, settings: Settings) -> Wiring:
         return cls(
             brokers=settings.kafka_brokers,
             topics=Topics(settings.kafka_topic_prefix),
@@ -83,7 +83,7 @@ class Wiring:
             redis_prefix=settings.redis_prefix,
             postgres_dsn=settings.postgres_dsn.get_secret_value(),
             postgres_schema=settings.postgres_schema,
-            partitions=partitions,
+            partitions=settings.kafka_partitions,
             reorder_window_seconds=settings.reorder_window_seconds,
             cold=ColdPolicy(after_seconds=settings.cold_after_seconds),
         )

@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import psycopg
@@ -73,6 +73,8 @@ class Deployment:
     services: Services
     catalog_path: Path
     workdir: Path
+    # as many as the engine, started with this process's environment, creates and expects
+    partitions: int = field(default_factory=lambda: Settings().kafka_partitions)
 
     @property
     def wiring(self) -> Wiring:
@@ -83,6 +85,7 @@ class Deployment:
             redis_prefix=self.prefix,
             postgres_dsn=self.services.postgres_dsn,
             postgres_schema=self.prefix,
+            partitions=self.partitions,
         )
 
     def env(self, **extra: str) -> dict[str, str]:
