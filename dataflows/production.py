@@ -18,7 +18,7 @@ from typing import cast
 from bytewax.dataflow import Dataflow
 from bytewax.outputs import Sink
 
-from connectors.kafka.admin import ensure_topics
+from connectors.kafka.admin import ensure_topics, partition_counts
 from connectors.kafka.changes import StockChangesSink
 from connectors.kafka.decisions import DecisionsSink
 from connectors.kafka.expiries import ExpiriesSink
@@ -103,6 +103,12 @@ class Wiring:
         ]
         ensure_topics(self.brokers, names, self.partitions)
         ensure_topics(self.brokers, [self.topics.name(DEAD_LETTERS)], 1)
+        if self.output_parts > 1:  # a cluster: each process folds its share of the log
+            log_topic = self.topics.name(SEQUENCED)
+            found = partition_counts(self.brokers, [log_topic]).get(log_topic)
+            short = idle_processes(self.output_parts, found, log_topic)
+            if short:
+                log.warning("%s", short)
         applied = migrate(self.postgres_dsn, self.postgres_schema)
         if applied:
             log.info("ledger schema %s: applied %s", self.postgres_schema, ", ".join(applied))
@@ -139,6 +145,20 @@ class Wiring:
 
     def log_sink(self) -> SequencedLogSink:
         return SequencedLogSink(self.broker_list, self.topics.name(SEQUENCED))
+
+
+def idle_processes(processes: int, partitions: int | None, topic: str) -> str | None:
+    """What to tell the operator of a cluster with more processes than `topic` has partitions
+    (each process folds the sequenced log's partitions it is given), or None."""
+    if partitions is None or partitions >= processes:
+        return None
+    return (
+        f"{topic} has {partitions} partition(s) for {processes} processes: "
+        f"{processes - partitions} of them will fold nothing. A topic keeps the partitions it "
+        "was created with (SKUFLOW_KAFKA_PARTITIONS when it did not exist yet, 4 by default), "
+        "and adding some to a keyed topic moves SKUs between them: run at most that many "
+        "processes, or create the topics with more before the first run."
+    )
 
 
 def sequenced_flow(wiring: Wiring, catalog: Catalog, routing: Routing | None = None) -> Dataflow:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
+
 import psycopg
 import pytest
 from confluent_kafka.admin import AdminClient
@@ -10,7 +13,7 @@ from pydantic import ValidationError
 
 from connectors.kafka.topics import DEAD_LETTERS, SEQUENCED, Topics
 from connectors.settings import Settings
-from dataflows.production import Wiring
+from dataflows.production import Wiring, idle_processes
 
 
 def test_the_wiring_takes_its_partitions_from_the_setting_and_four_by_default(
@@ -42,6 +45,39 @@ def test_prepare_creates_each_topic_with_the_set_partitions_and_one_for_dead_let
         assert len(listed[topics.name(SEQUENCED)].partitions) == 2
         assert all(len(listed[name].partitions) == 2 for name in topics.inputs())
         assert len(listed[topics.name(DEAD_LETTERS)].partitions) == 1
+    finally:
+        names = [name for name in admin.list_topics(timeout=30).topics if name.startswith(unique)]
+        for future in admin.delete_topics(names).values() if names else ():
+            future.result(timeout=30)
+        with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(unique)))
+
+
+def test_a_cluster_with_more_processes_than_log_partitions_is_told_how_many_fold_nothing() -> None:
+    told = idle_processes(3, 1, "shop.sequenced")
+
+    assert told is not None
+    assert "shop.sequenced has 1 partition(s) for 3 processes: 2 of them will fold nothing" in told
+    assert idle_processes(2, 2, "shop.sequenced") is None
+    assert idle_processes(2, None, "shop.sequenced") is None  # not listed: nothing to say
+
+
+def test_prepare_for_a_cluster_warns_when_its_log_has_fewer_partitions_than_processes(
+    kafka_bootstrap: str,
+    redis_url: str,
+    postgres_dsn: str,
+    unique: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    topics = Topics(unique)
+    wiring = Wiring(kafka_bootstrap, topics, redis_url, unique, postgres_dsn, unique, partitions=1)
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    try:
+        with caplog.at_level(logging.WARNING, logger="dataflows.production"):
+            wiring.prepare()  # one process: nothing to say
+            assert "fold nothing" not in caplog.text
+            replace(wiring, output_parts=2).prepare()
+        assert f"{topics.name(SEQUENCED)} has 1 partition(s) for 2 processes" in caplog.text
     finally:
         names = [name for name in admin.list_topics(timeout=30).topics if name.startswith(unique)]
         for future in admin.delete_topics(names).values() if names else ():
