@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import replace
 
 import psycopg
@@ -14,6 +15,18 @@ from pydantic import ValidationError
 from connectors.kafka.topics import DEAD_LETTERS, SEQUENCED, Topics
 from connectors.settings import Settings
 from dataflows.production import Wiring, idle_processes
+
+
+@pytest.fixture
+def admin(kafka_bootstrap: str, postgres_dsn: str, unique: str) -> Iterator[AdminClient]:
+    """Kafka's admin client; afterwards, the topics and schema named `unique` are removed."""
+    client = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    yield client
+    names = [name for name in client.list_topics(timeout=30).topics if name.startswith(unique)]
+    for future in client.delete_topics(names).values() if names else ():
+        future.result(timeout=30)
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(unique)))
 
 
 def test_the_wiring_takes_its_partitions_from_the_setting_and_four_by_default(
@@ -34,23 +47,17 @@ def test_a_topic_without_partitions_is_refused_with_the_settings_name(
 
 
 def test_prepare_creates_each_topic_with_the_set_partitions_and_one_for_dead_letters(
-    kafka_bootstrap: str, redis_url: str, postgres_dsn: str, unique: str
+    kafka_bootstrap: str, redis_url: str, postgres_dsn: str, unique: str, admin: AdminClient
 ) -> None:
     topics = Topics(unique)
     wiring = Wiring(kafka_bootstrap, topics, redis_url, unique, postgres_dsn, unique, partitions=2)
-    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
-    try:
-        wiring.prepare()
-        listed = admin.list_topics(timeout=30).topics
-        assert len(listed[topics.name(SEQUENCED)].partitions) == 2
-        assert all(len(listed[name].partitions) == 2 for name in topics.inputs())
-        assert len(listed[topics.name(DEAD_LETTERS)].partitions) == 1
-    finally:
-        names = [name for name in admin.list_topics(timeout=30).topics if name.startswith(unique)]
-        for future in admin.delete_topics(names).values() if names else ():
-            future.result(timeout=30)
-        with psycopg.connect(postgres_dsn, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(unique)))
+
+    wiring.prepare()
+
+    listed = admin.list_topics(timeout=30).topics
+    assert len(listed[topics.name(SEQUENCED)].partitions) == 2
+    assert all(len(listed[name].partitions) == 2 for name in topics.inputs())
+    assert len(listed[topics.name(DEAD_LETTERS)].partitions) == 1
 
 
 def test_a_cluster_with_more_processes_than_log_partitions_is_told_how_many_fold_nothing() -> None:
@@ -67,20 +74,15 @@ def test_prepare_for_a_cluster_warns_when_its_log_has_fewer_partitions_than_proc
     redis_url: str,
     postgres_dsn: str,
     unique: str,
+    admin: AdminClient,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     topics = Topics(unique)
     wiring = Wiring(kafka_bootstrap, topics, redis_url, unique, postgres_dsn, unique, partitions=1)
-    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
-    try:
-        with caplog.at_level(logging.WARNING, logger="dataflows.production"):
-            wiring.prepare()  # one process: nothing to say
-            assert "fold nothing" not in caplog.text
-            replace(wiring, output_parts=2).prepare()
-        assert f"{topics.name(SEQUENCED)} has 1 partition(s) for 2 processes" in caplog.text
-    finally:
-        names = [name for name in admin.list_topics(timeout=30).topics if name.startswith(unique)]
-        for future in admin.delete_topics(names).values() if names else ():
-            future.result(timeout=30)
-        with psycopg.connect(postgres_dsn, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(unique)))
+
+    with caplog.at_level(logging.WARNING, logger="dataflows.production"):
+        wiring.prepare()  # one process: nothing to say
+        assert "fold nothing" not in caplog.text
+        replace(wiring, output_parts=2).prepare()
+
+    assert f"{topics.name(SEQUENCED)} has 1 partition(s) for 2 processes" in caplog.text
