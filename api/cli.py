@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from api import engine_cli
 from api.bench_cli import bench_app
@@ -208,7 +209,25 @@ def services_env() -> None:
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except ValidationError as exc:  # a setting, read as a command starts: no traceback for it
+        if exc.title != Settings.__name__:
+            raise
+        typer.echo(settings_error(exc), err=True)
+        raise SystemExit(2) from None
+
+
+def settings_error(exc: ValidationError) -> str:
+    """One line per bad setting, named as it is set (`SKUFLOW_...`), and what it must be."""
+    lines = ["skuflow cannot start: a setting is not valid (environment or .env):"]
+    for error in exc.errors():
+        name = "_".join(str(part) for part in error["loc"])
+        field = Settings.model_fields.get(name)
+        secret = field is not None and "Secret" in str(field.annotation)
+        given = "(hidden)" if secret else repr(error.get("input"))
+        lines.append(f"  SKUFLOW_{name.upper()}={given}: {error['msg']}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

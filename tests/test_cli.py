@@ -44,6 +44,32 @@ def test_the_installed_entry_point_runs() -> None:
     assert done.stdout.startswith("skuflow ")
 
 
+def test_a_bad_setting_stops_any_command_with_one_line_naming_it_and_no_traceback() -> None:
+    skuflow = Path(sys.executable).parent / "skuflow"
+    env = {"PATH": "/usr/bin:/bin", "SKUFLOW_KAFKA_PARTITIONS": "0"}
+    done = subprocess.run(
+        [str(skuflow), "services", "env"], capture_output=True, text=True, check=False, env=env
+    )
+
+    assert done.returncode == 2
+    assert "SKUFLOW_KAFKA_PARTITIONS='0': Input should be greater than or equal to 1" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_bad_secret_setting_is_named_but_not_echoed() -> None:
+    from pydantic import ValidationError
+
+    from api.cli import settings_error
+    from connectors.settings import Settings
+
+    with pytest.raises(ValidationError) as raised:
+        Settings(_env_file=None, postgres_dsn=["postgresql://u:hunter2@db/x"])  # not a string
+    told = settings_error(raised.value)
+
+    assert "SKUFLOW_POSTGRES_DSN=(hidden)" in told
+    assert "hunter2" not in told
+
+
 @pytest.mark.parametrize(
     ("keys", "why"),
     [

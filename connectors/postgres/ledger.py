@@ -118,6 +118,7 @@ TRUNCATE_STAGING = sql.SQL("TRUNCATE {}").format(
     sql.SQL(", ").join(sql.Identifier(f"{table}_in") for table in STAGED)
 )
 TRUNCATE_STAGING_EVERY = 1000  # writes
+EMPTY_LEDGER_STAGING = _emptied(("ledger",))
 COPY_STAGING = _copy_in("ledger", rows.LEDGER_LINE_COLUMNS)
 COPY_LEDGER = sql.SQL("COPY ledger ({}) FROM STDIN").format(_names(rows.LEDGER_LINE_COLUMNS))
 INSERT_LEDGER = _insert_from_staging("ledger", rows.LEDGER_COLUMNS) + sql.SQL(
@@ -312,7 +313,7 @@ def _insert_ledger(conn: psycopg.Connection, ledger: list[str]) -> None:
             pass  # rows written before (a resumed run's): the stored ones are kept, as they were
         _copy(cur, COPY_STAGING, ledger)
         cur.execute(INSERT_LEDGER)
-        cur.execute(_emptied(("ledger",)))
+        cur.execute(EMPTY_LEDGER_STAGING)
         if cur.rowcount < len(ledger):
             log.debug(
                 "%d of %d ledger rows were already stored.", len(ledger) - cur.rowcount, len(ledger)
