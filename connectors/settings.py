@@ -41,10 +41,22 @@ class Settings(BaseSettings):
         ge=1,
         le=1024,
         description=(
-            "Partitions of each topic skuflow creates (a topic that exists keeps its own): at "
-            "least the number of `skuflow run` processes that share the work. Each of a "
-            "process's sequenced-log partitions has a consumer of its own, so on a small "
-            "single-process deployment fewer cost the broker less."
+            "Partitions of the sequenced log and the output topics skuflow creates (a topic "
+            "that exists keeps its own): at least the number of `skuflow run` processes that "
+            "share the work. Each of a process's sequenced-log partitions has a consumer of its "
+            "own, so on a small single-process deployment fewer cost the broker less."
+        ),
+    )
+    kafka_input_partitions: int = Field(
+        1,
+        ge=1,
+        le=1024,
+        description=(
+            "Partitions of each input stream topic skuflow creates (scans, rfid, receipts, "
+            "orders, movements, commands; a topic that exists keeps its own). One sequencer "
+            "merges every input partition, so more add no parallelism to skuflow; each is "
+            "another partition in every fetch the sequencer makes. Raise it only for producers "
+            "or other consumers of these topics that need more."
         ),
     )
     redis_prefix: str = Field("skuflow", description="Prefix of every live-view key in Redis.")

@@ -67,7 +67,8 @@ class Wiring:
     redis_prefix: str
     postgres_dsn: str
     postgres_schema: str
-    partitions: int = 4  # of each topic `prepare` creates (`SKUFLOW_KAFKA_PARTITIONS`)
+    partitions: int = 4  # of the log and outputs `prepare` creates (`SKUFLOW_KAFKA_PARTITIONS`)
+    input_partitions: int = 1  # of each input stream topic (`SKUFLOW_KAFKA_INPUT_PARTITIONS`)
     reorder_window_seconds: float = 0.0  # see connectors/kafka/merged_source.py
     output_parts: int = 1  # partitions of each output (dataflows/durable.py): the cluster's size
     # defaults unless the run set them (connectors/replenishment_config.py: Settings + the file)
@@ -84,6 +85,7 @@ class Wiring:
             postgres_dsn=settings.postgres_dsn.get_secret_value(),
             postgres_schema=settings.postgres_schema,
             partitions=settings.kafka_partitions,
+            input_partitions=settings.kafka_input_partitions,
             reorder_window_seconds=settings.reorder_window_seconds,
             cold=ColdPolicy(after_seconds=settings.cold_after_seconds),
         )
@@ -94,8 +96,9 @@ class Wiring:
 
     def prepare(self) -> None:
         """Create missing topics and apply the ledger's migrations (both idempotent)."""
+        # One sequencer merges every input partition: more would only widen its every fetch.
+        ensure_topics(self.brokers, self.topics.inputs(), self.input_partitions)
         names = [
-            *self.topics.inputs(),
             self.topics.name(SEQUENCED),
             self.topics.name(STOCK_CHANGES),
             self.topics.name(DECISIONS),

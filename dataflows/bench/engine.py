@@ -75,6 +75,7 @@ class Deployment:
     workdir: Path
     # as many as the engine, started with this process's environment, creates and expects
     partitions: int = field(default_factory=lambda: Settings().kafka_partitions)
+    input_partitions: int = field(default_factory=lambda: Settings().kafka_input_partitions)
 
     @property
     def wiring(self) -> Wiring:
@@ -86,6 +87,7 @@ class Deployment:
             postgres_dsn=self.services.postgres_dsn,
             postgres_schema=self.prefix,
             partitions=self.partitions,
+            input_partitions=self.input_partitions,
         )
 
     def env(self, **extra: str) -> dict[str, str]:

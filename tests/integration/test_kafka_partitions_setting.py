@@ -1,4 +1,5 @@
-"""`SKUFLOW_KAFKA_PARTITIONS`: how many partitions each topic skuflow creates gets."""
+"""`SKUFLOW_KAFKA_PARTITIONS` and `SKUFLOW_KAFKA_INPUT_PARTITIONS`: how many partitions the
+topics skuflow creates get (the sequenced log and outputs; the input streams)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from confluent_kafka.admin import AdminClient
 from psycopg import sql
 from pydantic import ValidationError
 
-from connectors.kafka.topics import DEAD_LETTERS, SEQUENCED, Topics
+from connectors.kafka.topics import DEAD_LETTERS, SEQUENCED, STOCK_CHANGES, Topics
 from connectors.settings import Settings
 from dataflows.production import Wiring, idle_processes
 
@@ -29,13 +30,17 @@ def admin(kafka_bootstrap: str, postgres_dsn: str, unique: str) -> Iterator[Admi
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(unique)))
 
 
-def test_the_wiring_takes_its_partitions_from_the_setting_and_four_by_default(
+def test_the_wiring_takes_its_partitions_from_the_settings_four_and_one_by_default(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("SKUFLOW_KAFKA_PARTITIONS", raising=False)
-    assert Wiring.from_settings(Settings(_env_file=None)).partitions == 4
+    monkeypatch.delenv("SKUFLOW_KAFKA_INPUT_PARTITIONS", raising=False)
+    default = Wiring.from_settings(Settings(_env_file=None))
+    assert (default.partitions, default.input_partitions) == (4, 1)
     monkeypatch.setenv("SKUFLOW_KAFKA_PARTITIONS", "1")
-    assert Wiring.from_settings(Settings(_env_file=None)).partitions == 1
+    monkeypatch.setenv("SKUFLOW_KAFKA_INPUT_PARTITIONS", "3")
+    set_ = Wiring.from_settings(Settings(_env_file=None))
+    assert (set_.partitions, set_.input_partitions) == (1, 3)
 
 
 def test_a_topic_without_partitions_is_refused_with_the_settings_name(
@@ -44,20 +49,39 @@ def test_a_topic_without_partitions_is_refused_with_the_settings_name(
     monkeypatch.setenv("SKUFLOW_KAFKA_PARTITIONS", "0")
     with pytest.raises(ValidationError, match="kafka_partitions"):
         Settings(_env_file=None)
+    monkeypatch.setenv("SKUFLOW_KAFKA_PARTITIONS", "4")
+    monkeypatch.setenv("SKUFLOW_KAFKA_INPUT_PARTITIONS", "0")
+    with pytest.raises(ValidationError, match="kafka_input_partitions"):
+        Settings(_env_file=None)
 
 
-def test_prepare_creates_each_topic_with_the_set_partitions_and_one_for_dead_letters(
+def test_prepare_creates_the_log_and_outputs_the_inputs_and_the_dead_letters_as_set(
     kafka_bootstrap: str, redis_url: str, postgres_dsn: str, unique: str, admin: AdminClient
 ) -> None:
     topics = Topics(unique)
-    wiring = Wiring(kafka_bootstrap, topics, redis_url, unique, postgres_dsn, unique, partitions=2)
+    wiring = Wiring(
+        kafka_bootstrap, topics, redis_url, unique, postgres_dsn, unique,
+        partitions=2, input_partitions=3,
+    )  # fmt: skip
 
     wiring.prepare()
 
     listed = admin.list_topics(timeout=30).topics
     assert len(listed[topics.name(SEQUENCED)].partitions) == 2
-    assert all(len(listed[name].partitions) == 2 for name in topics.inputs())
+    assert len(listed[topics.name(STOCK_CHANGES)].partitions) == 2
+    assert all(len(listed[name].partitions) == 3 for name in topics.inputs())
     assert len(listed[topics.name(DEAD_LETTERS)].partitions) == 1
+
+
+def test_prepare_gives_each_input_stream_one_partition_by_default(
+    kafka_bootstrap: str, redis_url: str, postgres_dsn: str, unique: str, admin: AdminClient
+) -> None:
+    topics = Topics(unique)
+    Wiring(kafka_bootstrap, topics, redis_url, unique, postgres_dsn, unique).prepare()
+
+    listed = admin.list_topics(timeout=30).topics
+    assert all(len(listed[name].partitions) == 1 for name in topics.inputs())
+    assert len(listed[topics.name(SEQUENCED)].partitions) == 4
 
 
 def test_a_cluster_with_more_processes_than_log_partitions_is_told_how_many_fold_nothing() -> None:
