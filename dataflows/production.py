@@ -98,6 +98,11 @@ class Wiring:
         """Create missing topics and apply the ledger's migrations (both idempotent)."""
         # One sequencer merges every input partition: more would only widen its every fetch.
         ensure_topics(self.brokers, self.topics.inputs(), self.input_partitions)
+        wide = wider_inputs(
+            partition_counts(self.brokers, self.topics.inputs()), self.input_partitions
+        )
+        if wide:
+            log.info("%s", wide)
         names = [
             self.topics.name(SEQUENCED),
             self.topics.name(STOCK_CHANGES),
@@ -161,6 +166,23 @@ def idle_processes(processes: int, partitions: int | None, topic: str) -> str | 
         "was created with (SKUFLOW_KAFKA_PARTITIONS when it did not exist yet, 4 by default), "
         "and adding some to a keyed topic moves SKUs between them: run at most that many "
         "processes, or create the topics with more before the first run."
+    )
+
+
+def wider_inputs(found: dict[str, int], input_partitions: int) -> str | None:
+    """What to tell the operator whose input topics were made with more partitions than
+    `SKUFLOW_KAFKA_INPUT_PARTITIONS` (a deployment older than that setting), or None."""
+    wide = {topic: count for topic, count in sorted(found.items()) if count > input_partitions}
+    if not wide:
+        return None
+    listed = ", ".join(f"{topic} ({count})" for topic, count in wide.items())
+    return (
+        f"input topics with more partitions than SKUFLOW_KAFKA_INPUT_PARTITIONS="
+        f"{input_partitions}: {listed}. The sequencer reads them all, so nothing is missed, but "
+        "each partition widens its every fetch and costs the broker CPU (freshness at 5k "
+        "events/s: p50 74 against 48 ms with 4 instead of 1). A topic keeps its partitions: "
+        "to gain this, make the input topics again, empty, while skuflow and its producers "
+        "are stopped."
     )
 
 

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from connectors.kafka.topics import DEAD_LETTERS, SEQUENCED, STOCK_CHANGES, Topics
 from connectors.settings import Settings
-from dataflows.production import Wiring, idle_processes
+from dataflows.production import Wiring, idle_processes, wider_inputs
 
 
 @pytest.fixture
@@ -110,3 +110,35 @@ def test_prepare_for_a_cluster_warns_when_its_log_has_fewer_partitions_than_proc
         replace(wiring, output_parts=2).prepare()
 
     assert f"{topics.name(SEQUENCED)} has 1 partition(s) for 2 processes" in caplog.text
+
+
+def test_input_topics_wider_than_the_setting_are_named_with_their_partitions() -> None:
+    told = wider_inputs({"shop.orders": 4, "shop.scans": 1, "shop.receipts": 4}, 1)
+
+    assert told is not None
+    assert "shop.orders (4), shop.receipts (4)" in told
+    assert "shop.scans" not in told
+    assert wider_inputs({"shop.orders": 1, "shop.scans": 1}, 1) is None
+    assert wider_inputs({"shop.orders": 4}, 4) is None
+
+
+def test_prepare_tells_of_input_topics_made_wider_before_and_reads_them_all(
+    kafka_bootstrap: str,
+    redis_url: str,
+    postgres_dsn: str,
+    unique: str,
+    admin: AdminClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    topics = Topics(unique)
+    older = Wiring(
+        kafka_bootstrap, topics, redis_url, unique, postgres_dsn, unique, input_partitions=4
+    )
+    older.prepare()  # a deployment from before the setting: its input topics have 4
+
+    with caplog.at_level(logging.INFO, logger="dataflows.production"):
+        replace(older, input_partitions=1).prepare()
+
+    assert f"{topics.name('orders')} (4)" in caplog.text
+    listed = admin.list_topics(timeout=30).topics
+    assert len(listed[topics.name("orders")].partitions) == 4  # kept, not shrunk
