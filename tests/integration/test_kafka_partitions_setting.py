@@ -30,6 +30,14 @@ def admin(kafka_bootstrap: str, postgres_dsn: str, unique: str) -> Iterator[Admi
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(unique)))
 
 
+@pytest.fixture
+def fresh(
+    kafka_bootstrap: str, redis_url: str, postgres_dsn: str, unique: str, admin: AdminClient
+) -> Wiring:
+    """A wiring on names no other test uses (removed afterwards by `admin`), default partitions."""
+    return Wiring(kafka_bootstrap, Topics(unique), redis_url, unique, postgres_dsn, unique)
+
+
 def test_the_wiring_takes_its_partitions_from_the_settings_four_and_one_by_default(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -56,13 +64,10 @@ def test_a_topic_without_partitions_is_refused_with_the_settings_name(
 
 
 def test_prepare_creates_the_log_and_outputs_the_inputs_and_the_dead_letters_as_set(
-    kafka_bootstrap: str, redis_url: str, postgres_dsn: str, unique: str, admin: AdminClient
+    fresh: Wiring, admin: AdminClient
 ) -> None:
-    topics = Topics(unique)
-    wiring = Wiring(
-        kafka_bootstrap, topics, redis_url, unique, postgres_dsn, unique,
-        partitions=2, input_partitions=3,
-    )  # fmt: skip
+    topics = fresh.topics
+    wiring = replace(fresh, partitions=2, input_partitions=3)
 
     wiring.prepare()
 
@@ -74,10 +79,10 @@ def test_prepare_creates_the_log_and_outputs_the_inputs_and_the_dead_letters_as_
 
 
 def test_prepare_gives_each_input_stream_one_partition_by_default(
-    kafka_bootstrap: str, redis_url: str, postgres_dsn: str, unique: str, admin: AdminClient
+    fresh: Wiring, admin: AdminClient
 ) -> None:
-    topics = Topics(unique)
-    Wiring(kafka_bootstrap, topics, redis_url, unique, postgres_dsn, unique).prepare()
+    topics = fresh.topics
+    fresh.prepare()
 
     listed = admin.list_topics(timeout=30).topics
     assert all(len(listed[name].partitions) == 1 for name in topics.inputs())
@@ -94,15 +99,10 @@ def test_a_cluster_with_more_processes_than_log_partitions_is_told_how_many_fold
 
 
 def test_prepare_for_a_cluster_warns_when_its_log_has_fewer_partitions_than_processes(
-    kafka_bootstrap: str,
-    redis_url: str,
-    postgres_dsn: str,
-    unique: str,
-    admin: AdminClient,
-    caplog: pytest.LogCaptureFixture,
+    fresh: Wiring, caplog: pytest.LogCaptureFixture
 ) -> None:
-    topics = Topics(unique)
-    wiring = Wiring(kafka_bootstrap, topics, redis_url, unique, postgres_dsn, unique, partitions=1)
+    topics = fresh.topics
+    wiring = replace(fresh, partitions=1)
 
     with caplog.at_level(logging.WARNING, logger="dataflows.production"):
         wiring.prepare()  # one process: nothing to say
@@ -123,17 +123,10 @@ def test_input_topics_wider_than_the_setting_are_named_with_their_partitions() -
 
 
 def test_prepare_tells_of_input_topics_made_wider_before_and_reads_them_all(
-    kafka_bootstrap: str,
-    redis_url: str,
-    postgres_dsn: str,
-    unique: str,
-    admin: AdminClient,
-    caplog: pytest.LogCaptureFixture,
+    fresh: Wiring, admin: AdminClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    topics = Topics(unique)
-    older = Wiring(
-        kafka_bootstrap, topics, redis_url, unique, postgres_dsn, unique, input_partitions=4
-    )
+    topics = fresh.topics
+    older = replace(fresh, input_partitions=4)
     older.prepare()  # a deployment from before the setting: its input topics have 4
 
     with caplog.at_level(logging.INFO, logger="dataflows.production"):
