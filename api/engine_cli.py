@@ -1,4 +1,5 @@
-"""The engine's commands: `run`, `replay`, `verify`, `rebuild-view` (registered on `skuflow`)."""
+"""The engine's commands: `run`, `replay`, `verify`, `check`, `rebuild-view` (registered on
+`skuflow`)."""
 
 from __future__ import annotations
 
@@ -344,6 +345,25 @@ def verify() -> None:
     raise typer.Exit(0 if report.ok else 1)
 
 
+def check(
+    timeout: Annotated[
+        float, typer.Option(min=0.5, help="Seconds to wait for each service to answer.")
+    ] = 10.0,
+) -> None:
+    """Check that Kafka, Redis and PostgreSQL answer at the configured addresses and say what
+    each holds for skuflow (topics and partitions, the live view, the ledger's migrations);
+    changes nothing. Exit 1 if any does not answer."""
+    from dataflows.preflight import all_checks
+    from dataflows.production import Wiring
+
+    settings = _settings()
+    _setup(settings)
+    checks = all_checks(Wiring.from_settings(settings), timeout)
+    for found in checks:
+        typer.echo(f"{'ok  ' if found.ok else 'FAIL'} {found.service:<8} {found.detail}")
+    raise typer.Exit(0 if all(found.ok for found in checks) else 1)
+
+
 def rebuild_view() -> None:
     """Recompute the Redis live view from the ledger database (after a flush or a restart)."""
     from dataflows.operations import rebuild_view as rebuild
@@ -359,6 +379,7 @@ def register(app: typer.Typer) -> None:
     app.command()(run)
     app.command()(replay)
     app.command()(verify)
+    app.command()(check)
     app.command("rebuild-view")(rebuild_view)
 
 
