@@ -18,11 +18,21 @@ out: 20 ms when the source ends at the topics' ends (`tail=False`: the end of a 
 sooner than librdkafka's 500 ms would tell it), librdkafka's 500 ms when it tails them. A record
 arriving ends the hold at once either way; a tailing source's 20 ms holds only made the consumer
 ask again 50 times a second per partition while nothing came (`TAIL_FETCH_WAIT_MAX_MS`).
+
+A source that ends at the topics' ends does not rely on librdkafka's end-of-partition event
+alone: a fetch that finds nothing also compares the partition's next offset with the end the
+broker reported in its last fetch response (`at_reported_end`), the same news one event sooner.
+The event can be lost: a broker restarted just as a partition's last records were fetched left
+`skuflow run --until-end` folding nothing forever in CI (its consumers prefetch ahead, librdkafka
+drops what it had queued when the leader comes back, fetches again, and does not report an end
+it already reported). A partition that finds nothing for `STALL_LOG_SECONDS` short of its end
+says so, with its offset and the end, every `STALL_LOG_SECONDS`.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -60,6 +70,15 @@ FETCH_WAIT_MAX_MS = 20  # how long the broker holds a fetch it has no data for (
 # 0.34 of a core at 100 events/s against 0.13 with 500 ms, and 0.10 against 0.05 at 1 event/s,
 # freshness unchanged (`bench freshness`, one run each at 1, 100, 1,000 and 5,000/s, issue 9).
 TAIL_FETCH_WAIT_MAX_MS = 500
+STALL_LOG_SECONDS = 30.0  # a partition short of its end and silent this long is logged
+
+
+def at_reported_end(next_offset: int, low: int, high: int) -> bool:
+    """Whether a partition whose next offset is `next_offset` (negative: nothing read yet, so
+    its first record, `low`) has reached `high`, the end the broker last reported; a negative
+    `low` or `high` is librdkafka's "not known yet"."""
+    position = next_offset if next_offset >= 0 else low
+    return position >= 0 and 0 <= high <= position
 
 
 def is_transient(error: KafkaError) -> bool:
@@ -108,14 +127,23 @@ class _RawPartition(StatefulSourcePartition[RawEvent, int | None]):
         self._consumer.assign([TopicPartition(topic, partition, self._offset)])
         self._where = f"{topic}/{partition}"
         self._batch_size = batch_size
+        self._partition = TopicPartition(topic, partition)
+        self._tail = tail
         self._at_end = False
         self._awake: datetime | None = None
+        self._silent_since: float | None = None
+        self._stall_logged = 0.0
 
     def next_batch(self) -> list[RawEvent]:
         if self._at_end:
             raise StopIteration
         messages = self._consumer.consume(self._batch_size, 0)
         self._awake = None if messages else datetime.now(UTC) + IDLE_POLL
+        if not messages:
+            if not self._tail:
+                self._check_end()
+            return []
+        self._silent_since = None
         batch: list[RawEvent] = []
         for message in messages:
             if message.error() is not None:
@@ -132,6 +160,27 @@ class _RawPartition(StatefulSourcePartition[RawEvent, int | None]):
             if offset is not None:
                 self._offset = offset + 1
         return batch
+
+    def _check_end(self) -> None:
+        """Nothing prefetched: the partition is at its end if the broker's last fetch response
+        said so (see the module doc); else log it once in a while if it stays silent."""
+        try:
+            low, high = self._consumer.get_watermark_offsets(self._partition, cached=True)
+        except KafkaException:
+            low = high = -1
+        if at_reported_end(self._offset, low, high):
+            self._at_end = True
+            return
+        now = time.monotonic()
+        if self._silent_since is None:
+            self._silent_since = self._stall_logged = now
+        elif now - self._stall_logged >= STALL_LOG_SECONDS:
+            self._stall_logged = now
+            log.warning(
+                "Kafka consumer: %s has had nothing for %.0f s at offset %s (the broker's last "
+                "reported end %s); still waiting for Kafka, librdkafka reconnects.",
+                self._where, now - self._silent_since, self._offset, high,
+            )  # fmt: skip
 
     def _on_error(self, message: ClientMessage, batch: list[RawEvent]) -> bool:
         """Handle a consumer error; True at the partition's end (`tail=False`: the flow ends)."""

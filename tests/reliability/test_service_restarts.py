@@ -10,6 +10,7 @@ on the shared services, and its log shows the transient errors it waited out.
 from __future__ import annotations
 
 import shutil
+import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -107,6 +108,24 @@ def log_lines(log: Path, *needles: str) -> list[str]:
     ]
 
 
+def finished(process: subprocess.Popen[bytes], log: Path, timeout: float) -> int:
+    """The engine's exit code. One still running after `timeout` is killed (so it cannot outlive
+    its test), and the test fails with the engine's last log lines, librdkafka's reconnection
+    attempts left out."""
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        lines = [
+            line
+            for line in log.read_text(errors="replace").splitlines()
+            if "Connect to ipv4" not in line
+        ]
+        tail = "\n".join(lines[-40:])
+        raise AssertionError(f"the engine did not finish within {timeout:.0f} s:\n{tail}") from None
+
+
 def ledger_events_or_none(wiring: Wiring) -> int | None:
     try:
         return ledger_events(wiring)
@@ -144,7 +163,7 @@ def test_the_engine_waits_for_a_restarted_postgresql_and_loses_nothing(
     started = time.monotonic()
     private_postgres["info"] = restart_postgres(info, down_for=DOWN_SECONDS)
     back_after = time.monotonic() - started
-    assert process.wait(timeout=180) == 0, log.read_text(errors="replace")[-3000:]
+    assert finished(process, log, timeout=180) == 0, log.read_text(errors="replace")[-3000:]
 
     retries = log_lines(log, "transient error")
     recovered = log_lines(log, "succeeded on attempt")
@@ -204,7 +223,7 @@ def test_the_engine_waits_for_a_restarted_kafka_broker_and_loses_nothing(
         info, cache_dir=settings.cache_dir, project_root=project_root(), down_for=DOWN_SECONDS
     )
     back_after = time.monotonic() - started
-    assert process.wait(timeout=240) == 0, log.read_text(errors="replace")[-3000:]
+    assert finished(process, log, timeout=240) == 0, log.read_text(errors="replace")[-3000:]
 
     waits = log_lines(log, "Kafka client error", "Kafka consumer:", "still waiting for Kafka")
     print(
