@@ -22,10 +22,10 @@ ask again 50 times a second per partition while nothing came (`TAIL_FETCH_WAIT_M
 A source that ends at the topics' ends does not rely on librdkafka's end-of-partition event
 alone: a fetch that finds nothing also compares the partition's next offset with the end the
 broker reported in its last fetch response (`at_reported_end`), the same news one event sooner.
-The event can be lost: a broker restarted just as a partition's last records were fetched left
-`skuflow run --until-end` folding nothing forever in CI (its consumers prefetch ahead, librdkafka
-drops what it had queued when the leader comes back, fetches again, and does not report an end
-it already reported). A partition that finds nothing for `STALL_LOG_SECONDS` short of its end
+The event can go missing: in CI a broker restarted early in a replay's fold left
+`skuflow run --until-end` idle for good, its sources polling and nothing coming (most likely the
+consumers' prefetched records and end event were dropped when the leader came back, and
+librdkafka does not report an end twice; not reproduced in 9 runs since). A partition that finds nothing for `STALL_LOG_SECONDS` short of its end
 says so, with its offset and the end, every `STALL_LOG_SECONDS`.
 """
 
