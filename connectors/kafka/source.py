@@ -25,8 +25,9 @@ broker reported in its last fetch response (`at_reported_end`), the same news on
 The event can go missing: in CI a broker restarted early in a replay's fold left
 `skuflow run --until-end` idle for good, its sources polling and nothing coming (most likely the
 consumers' prefetched records and end event were dropped when the leader came back, and
-librdkafka does not report an end twice; not reproduced in 9 runs since). A partition that finds nothing for `STALL_LOG_SECONDS` short of its end
-says so, with its offset and the end, every `STALL_LOG_SECONDS`.
+librdkafka does not report an end twice; not reproduced in 9 runs since). A partition that finds
+nothing for `STALL_LOG_SECONDS` short of its end says so, with its offset and the end, every
+`STALL_LOG_SECONDS`.
 """
 
 from __future__ import annotations
