@@ -414,7 +414,7 @@ def test_each_write_empties_what_it_staged_so_the_next_stages_only_its_own(
     fold: Fold,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(ledger_module, "TRUNCATE_STAGING_EVERY", 2)  # and the truncates between
+    monkeypatch.setattr(ledger_module, "TRUNCATE_STAGING_AFTER_ROWS", 6)  # and truncates between
     received = fold.items(fold.received("RETRO-CLOCK", 12, at=LON_DOCK))
     ledger.write(received)
     ledger.write(received)  # rows already stored: this write stages them in `ledger_in`
@@ -430,6 +430,45 @@ def test_each_write_empties_what_it_staged_so_the_next_stages_only_its_own(
     }
     # the receipt's Movement and StockChanged, each put-away's two Movements and StockChanged
     assert len(table(pg_schema, "ledger")) == 2 + 3 * 3
+
+
+@pytest.mark.parametrize(("after_rows", "emptied"), [(1, True), (10**9, False)])
+def test_the_staging_tables_give_back_their_space_once_enough_rows_were_staged(
+    ledger: PostgresLedger,
+    fold: Fold,
+    monkeypatch: pytest.MonkeyPatch,
+    after_rows: int,
+    emptied: bool,
+) -> None:
+    # A deleted row stays dead in a temporary table (no vacuum comes) and every later statement
+    # on it scans it again: the tables are truncated once this many rows were staged since.
+    monkeypatch.setattr(ledger_module, "TRUNCATE_STAGING_AFTER_ROWS", after_rows)
+    ledger.write(fold.items(fold.received("RETRO-CLOCK", 12, at=LON_DOCK)))
+    ledger.write(fold.items(fold.put_away("RETRO-CLOCK", 5, LON_DOCK, LON_A, minutes=1)))
+
+    session = ledger._conn  # the writer's own session: its staging tables are temporary
+    assert session is not None
+    sizes = [
+        session.execute(f"SELECT pg_relation_size('{name}_in')").fetchone()
+        for name in ("current_stock", "sku_supply", "sku_atp")
+    ]
+    assert (sizes == [(0,)] * 3) is emptied
+
+
+def test_a_position_that_stays_takes_its_new_figures_and_one_that_empties_is_deleted(
+    ledger: PostgresLedger, pg_schema: psycopg.Connection, fold: Fold
+) -> None:
+    ledger.write(fold.items(fold.received("RETRO-CLOCK", 12, at=LON_DOCK)))
+    ledger.write(fold.items(fold.put_away("RETRO-CLOCK", 5, LON_DOCK, LON_A, minutes=1)))
+    assert queries.current_stock(pg_schema, "RETRO-CLOCK") == {
+        (LON_DOCK, ""): Quantities(available=7),
+        (LON_A, ""): Quantities(available=5),
+    }
+    ledger.write(fold.items(fold.put_away("RETRO-CLOCK", 7, LON_DOCK, LON_A, minutes=2)))
+
+    assert queries.current_stock(pg_schema, "RETRO-CLOCK") == {
+        (LON_A, ""): Quantities(available=12)
+    }
 
 
 def test_an_older_view_never_replaces_a_newer_one(
