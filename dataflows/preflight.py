@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 
 import psycopg
 import redis as redis_client
-from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient
+from confluent_kafka import KafkaException
 from psycopg import sql
 from yoyo import read_migrations
 
+from connectors.kafka.admin import partition_counts
 from connectors.kafka.topics import DEAD_LETTERS, DECISIONS, PROPOSALS, SEQUENCED, STOCK_CHANGES
 from connectors.postgres.migrate import MIGRATIONS
 from connectors.redis.live_view import RedisLiveView
@@ -51,7 +51,7 @@ def kafka(wiring: Wiring, timeout: float = 10.0) -> Check:
     inputs = wiring.topics.inputs()
     names = [*inputs, *(wiring.topics.name(name) for name in outputs)]
     try:
-        found = _partition_counts(wiring.brokers, names, timeout)
+        found = partition_counts(wiring.brokers, names, timeout, quiet=True)
     except KafkaException as exc:
         who = f"{wiring.brokers} (in {timeout:g} s)"
         return _no_answer("kafka", who, exc, "SKUFLOW_KAFKA_BROKERS", "the broker")
@@ -70,18 +70,6 @@ def kafka(wiring: Wiring, timeout: float = 10.0) -> Check:
     if hint:
         parts.append(hint)
     return Check("kafka", True, "; ".join(parts))
-
-
-def _partition_counts(brokers: str, names: list[str], timeout: float) -> dict[str, int]:
-    """Each of `names` that exists, with its partitions. librdkafka's own log is off: a broker
-    that does not answer is this check's one line, not one of librdkafka's every 50 ms."""
-
-    def quiet(_error: KafkaError) -> None:
-        return None
-
-    admin = AdminClient({"bootstrap.servers": brokers, "log_level": 0, "error_cb": quiet})  # type: ignore[dict-item]
-    topics = admin.list_topics(timeout=timeout).topics
-    return {name: len(topics[name].partitions) for name in names if name in topics}
 
 
 def redis(wiring: Wiring, timeout: float = 10.0) -> Check:

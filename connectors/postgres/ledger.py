@@ -367,7 +367,8 @@ def _insert_dead_letters(conn: psycopg.Connection, letters: list[rows.Row]) -> N
 
 
 def _replace_views(conn: psycopg.Connection, batch: Batch) -> int:
-    """Each SKU's rows become its view's: delete them all, insert the view's (absolute values).
+    """Each SKU's rows become its view's (absolute values): rows it still holds updated in
+    place, rows it no longer holds deleted, new ones inserted (`REPLACE_VIEWS`); the rows staged.
 
     The rows go in by COPY rather than as unnest arrays, whose dumping is pure Python in
     psycopg: on the Online Retail full path that was ~80 µs a view."""
