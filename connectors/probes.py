@@ -21,6 +21,7 @@ from connectors.kafka.admin import partition_counts
 from connectors.postgres.migrate import MIGRATIONS
 from connectors.redis.live_view import RedisLiveView
 from connectors.redis.retry import Backoff
+from connectors.retry import describe
 from connectors.view_protocol import ViewMeta
 
 
@@ -28,31 +29,28 @@ class NoAnswerError(Exception):
     """The service did not answer the probe; the message says what its client library saw."""
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"[:300]
-
-
 def topic_partitions(brokers: str, names: list[str], timeout: float) -> dict[str, int]:
     """Each of `names` that exists on the cluster, with its partition count."""
     try:
         return partition_counts(brokers, names, timeout, quiet=True)
     except KafkaException as exc:
-        raise NoAnswerError(_first_line(exc)) from exc
+        raise NoAnswerError(describe(exc)) from exc
 
 
 def live_view_meta(url: str, prefix: str, timeout: float) -> ViewMeta:
     """The live view's meta (SKUs held, last write, complete or not) under `prefix`."""
+    # The ping's own client connects within `timeout`; the view's connects within its 5 s.
     client = redis_client.Redis.from_url(
         url, socket_connect_timeout=timeout, socket_timeout=timeout
     )
+    view = RedisLiveView(url, prefix, backoff=Backoff(attempts=1), socket_timeout=timeout)
     try:
         client.ping()
-        view = RedisLiveView(url, prefix, backoff=Backoff(attempts=1), socket_timeout=timeout)
         return view.meta()
     except redis_client.RedisError as exc:
-        raise NoAnswerError(_first_line(exc)) from exc
+        raise NoAnswerError(describe(exc)) from exc
     finally:
+        view.close()
         client.close()
 
 
@@ -73,7 +71,7 @@ def ledger_migrations(dsn: str, schema: str, timeout: float) -> tuple[list[str],
                 ).fetchall()
                 applied = {row[0] for row in rows}
     except psycopg.Error as exc:
-        raise NoAnswerError(_first_line(exc)) from exc
+        raise NoAnswerError(describe(exc)) from exc
     return known, applied
 
 

@@ -17,6 +17,7 @@ from api.errors import AUTH, described
 from api.live import view_status
 from api.metrics import ApiMetrics
 from api.schemas import CheckPublic, HealthPublic, ReadyPublic, ViewStatus
+from connectors.retry import describe
 
 router = APIRouter(tags=["operations"])
 
@@ -27,8 +28,7 @@ def healthz() -> HealthPublic:
 
 
 def _failure(exc: Exception) -> str:
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {first}"[:300]
+    return describe(exc)[:300]
 
 
 def _probe(deps: ApiDeps) -> tuple[dict[str, CheckPublic], ViewStatus | None]:
