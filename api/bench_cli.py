@@ -378,6 +378,13 @@ def freshness(
             "the machine's ceiling, side by side."
         ),
     ] = True,
+    prime: Annotated[
+        bool,
+        typer.Option(
+            help="One unrecorded step before run 1: services just started answer slowly at "
+            "first (reported apart, not in the medians)."
+        ),
+    ] = True,
     out: Annotated[Path, typer.Option(help="Folder for freshness.json and .md.")] = Path(
         "bench-results"
     ),
@@ -395,6 +402,7 @@ def freshness(
         runs=runs,
         engine_nice=engine_nice,
         ceiling=ceiling,
+        prime=prime,
     )
     try:
         result = figure.run(options, out, out / "tmp", console.print)

@@ -80,6 +80,10 @@ class Options:
     # of skuflow's: how much of freshness is the worker queued behind the machine's other work.
     engine_nice: int = 0
     ceiling: bool = True  # each step also through the bare flow (`freshness_ceiling`)
+    # One unrecorded `skuflow run` step at the first rate before run 1: services just started
+    # answer slowly at first (session 23: a broker and PostgreSQL 2 minutes old gave the first
+    # 1k/s step p50 2.3 s, p99 6.4 s, the same step 27 ms in the next run).
+    prime: bool = True
 
 
 @dataclass(frozen=True)
@@ -436,19 +440,26 @@ def run(
     load_start = load_average()
     steps: dict[tuple[str, int], list[Step]] = defaultdict(list)
     paths = [SKUFLOW, CEILING] if options.ceiling else [SKUFLOW]
+    priming: Step | None = None
     with own_redis(services, workdir, options.private_redis) as used:
+
+        def measured(rate: int, path: str, what: str) -> Step:
+            with deployment(used, bench_catalog(_skus(options)), workdir, "fresh") as made:
+                step = run_step(made, rate, options, path)
+            log(
+                f"{what} at {rate:,}/s, {path}: p50 {step.p50_ms:.1f} ms, p99 "
+                f"{step.p99_ms:.1f} ms, max {step.max_ms:.0f} ms, applied "
+                f"{step.applied_per_s:,.0f}/s, unseen {step.unseen:,}"
+            )
+            return step
+
+        if options.prime:
+            priming = measured(options.rates[0], SKUFLOW, "priming (not in the medians)")
         for run_index in range(options.runs):
             for rate in options.rates:
                 for path in paths if run_index % 2 == 0 else paths[::-1]:
-                    with deployment(used, bench_catalog(_skus(options)), workdir, "fresh") as made:
-                        step = run_step(made, rate, options, path)
-                    steps[path, rate].append(step)
-                    log(
-                        f"run {run_index + 1}/{options.runs} at {rate:,}/s, {path}: p50 "
-                        f"{step.p50_ms:.1f} ms, p99 {step.p99_ms:.1f} ms, max "
-                        f"{step.max_ms:.0f} ms, applied {step.applied_per_s:,.0f}/s, "
-                        f"unseen {step.unseen:,}"
-                    )
+                    what = f"run {run_index + 1}/{options.runs}"
+                    steps[path, rate].append(measured(rate, path, what))
     rows = [
         _median_row(rate, steps[path, rate], options.engine_nice != 0, path)
         for rate in options.rates
@@ -458,11 +469,12 @@ def run(
     figure = Figure(
         name="freshness",
         rows=rows,
-        markdown=markdown(rows, options) + "\n" + load_note(*loads),
+        markdown=markdown(rows, options, priming) + "\n" + load_note(*loads),
         parameters={
             **asdict(options),
             "load_average_1min": loads,
             "runs_detail": [asdict(s) for found in steps.values() for s in found],
+            "priming": None if priming is None else asdict(priming),
         },
     )
     write(figure, out)
@@ -511,7 +523,7 @@ def _median_row(
     return row
 
 
-def markdown(rows: list[dict[str, Any]], options: Options) -> str:
+def markdown(rows: list[dict[str, Any]], options: Options, priming: Step | None = None) -> str:
     lines = [
         "| path | offered events/s | produced/s | applied/s | p50 ms | p99 ms | max ms "
         "| through Kafka p50 / p99 ms | not readable at stop | lag growth ms/s "
@@ -554,6 +566,7 @@ def markdown(rows: list[dict[str, Any]], options: Options) -> str:
         "a consumer of this bench's own (not the flow's; `dataflows/bench/kafka_leg.py`) "
         "fetched them: the producer's batching and the broker's append and fetch, which no "
         "flow reading the topic can beat. What freshness adds to it is the flow's.",
+        *_priming_note(priming),
         "A step the engine cannot sustain (applied/s below offered) shows freshness growing at "
         "`lag growth` ms per second of production (the slope over the receipts that became "
         "readable) without bound; receipts not readable when the step stopped count with their "
@@ -627,6 +640,19 @@ def markdown(rows: list[dict[str, Any]], options: Options) -> str:
             why += f", and some task waited for a CPU {row['cpu_pressure']:.0%} of the time"
         notes.append(f"Target missed at {row['rate']:,}/s: {why}.")
     return "\n".join(lines + notes)
+
+
+def _priming_note(priming: Step | None) -> list[str]:
+    if priming is None:
+        return []
+    return [
+        f"Before run 1, one `skuflow run` step at {priming.rate:,}/s primed the services and is "
+        f"not in the medians (p50 {priming.p50_ms:,.1f} ms, p99 {priming.p99_ms:,.1f} ms, "
+        f"through Kafka p99 {priming.kafka_p99_ms:,.1f} ms, applied "
+        f"{priming.applied_per_s:,.0f}/s): services just started (a fresh broker's JVM, "
+        "PostgreSQL's empty caches) can answer slowly for their first minutes, a cold start's "
+        "figure, not the steady state's."
+    ]
 
 
 def cpu_table(rows: list[dict[str, Any]]) -> list[str]:

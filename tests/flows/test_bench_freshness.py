@@ -62,6 +62,11 @@ def test_a_sustainable_rate_is_readable_in_full_on_skuflow_and_on_the_ceiling_an
     assert [row["path"] for row in figure.rows] == [SKUFLOW, CEILING]
     steps = figure.parameters["runs_detail"]
     assert sorted(step["path"] for step in steps) == sorted([SKUFLOW, CEILING])
+    # the priming step ran first, through skuflow, and is reported apart from the medians
+    priming = figure.parameters["priming"]
+    assert priming["path"] == SKUFLOW
+    assert priming["produced"] == 600
+    assert "primed the services and is not in the medians" in figure.markdown
     for step in steps:
         assert step["produced"] == 600
         assert step["seen"] + step["unseen"] == step["produced"]
