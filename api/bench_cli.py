@@ -460,6 +460,13 @@ def allocation(
     duration: Annotated[float, typer.Option(help="Seconds per system per run.")] = 10.0,
     runs: Annotated[int, typer.Option(help="Runs (each measures both); the median.", min=1)] = 3,
     engine_nice: EngineNice = 0,
+    prime: Annotated[
+        bool,
+        typer.Option(
+            help="One unrecorded skuflow side before run 1: services just started answer "
+            "slowly at first (reported apart, not in the medians)."
+        ),
+    ] = True,
     out: Annotated[Path, typer.Option(help="Folder for allocation.json and .md.")] = Path(
         "bench-results"
     ),
@@ -477,6 +484,7 @@ def allocation(
         duration=duration,
         runs=runs,
         engine_nice=engine_nice,
+        prime=prime,
     )
     try:
         result = figure.run(options, out, out / "tmp", console.print)

@@ -28,6 +28,9 @@ class Options:
     private_redis: bool = True  # skuflow's view on a Redis of its own (`engine.own_redis`)
     # The engine's threads' nice value once stocked (0: as started); a diagnostic, no target.
     engine_nice: int = 0
+    # One unrecorded skuflow side before run 1: services just started answer slowly at first
+    # (a broker a minute old: 633 orders/s, 1,018 once warm; single runs under py-spy, session 23).
+    prime: bool = True
 
 
 @dataclass

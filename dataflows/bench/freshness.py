@@ -58,7 +58,7 @@ from dataflows.bench.engine import (
 )
 from dataflows.bench.kafka_leg import KafkaArrivals
 from dataflows.bench.machine_cpu import GROUPS, MachineCpu
-from dataflows.bench.report import Figure, median, percentile, write
+from dataflows.bench.report import COLD_START, Figure, median, percentile, write
 from state.events import ReceiptLine, ReceiptPosted, parse_event
 
 TARGET_RATE, TARGET_P99_MS = 5000, 50.0
@@ -649,9 +649,7 @@ def _priming_note(priming: Step | None) -> list[str]:
         f"Before run 1, one `skuflow run` step at {priming.rate:,}/s primed the services and is "
         f"not in the medians (p50 {priming.p50_ms:,.1f} ms, p99 {priming.p99_ms:,.1f} ms, "
         f"through Kafka p99 {priming.kafka_p99_ms:,.1f} ms, applied "
-        f"{priming.applied_per_s:,.0f}/s): services just started (a fresh broker's JVM, "
-        "PostgreSQL's empty caches) can answer slowly for their first minutes, a cold start's "
-        "figure, not the steady state's."
+        f"{priming.applied_per_s:,.0f}/s): {COLD_START}"
     ]
 
 

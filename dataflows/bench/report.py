@@ -13,6 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+# Why the benches that start the engine beside the services prime them first (session 23: a
+# broker a minute old gave freshness p99 3.3 s at 1k/s, 311 ms in the next run, 23 ms warm).
+COLD_START = (
+    "services just started (a fresh broker's JVM, PostgreSQL's empty caches) can answer slowly "
+    "for their first minutes, a cold start's figure, not the steady state's."
+)
+
 
 def machine() -> dict[str, Any]:
     """Where a figure was measured: CPU model and count, memory, Python, OS."""

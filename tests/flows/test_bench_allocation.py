@@ -36,6 +36,11 @@ def test_neither_system_oversells_the_scarce_sku_and_their_records_agree(
         assert all(units <= stock[sku] for sku, units in side["allocated"].items())
     ours, theirs = figure.rows
     assert ours["ratio"] == pytest.approx(ours["orders_per_s"] / theirs["orders_per_s"])
+    # a skuflow side primed the services first, and is reported apart from the medians
+    priming = figure.parameters["priming"]
+    assert priming["system"] == "skuflow"
+    assert priming["oversold"] == 0
+    assert "primed the services and is not in the medians" in figure.markdown
     # the engine's CPU while the clients ran: its worker thread did some work for every order,
     # and no more than the wall time allows
     engine = ours["engine"]
