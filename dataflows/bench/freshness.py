@@ -81,8 +81,9 @@ class Options:
     engine_nice: int = 0
     ceiling: bool = True  # each step also through the bare flow (`freshness_ceiling`)
     # One unrecorded `skuflow run` step at the first rate before run 1: services just started
-    # answer slowly at first (session 23: a broker and PostgreSQL 2 minutes old gave the first
-    # 1k/s step p50 2.3 s, p99 6.4 s, the same step 27 ms in the next run).
+    # answer slowly at first (session 23: services 2 minutes old gave the first 1k/s step p50
+    # 2.3 s, p99 6.4 s, the same step 27 ms in the next run; reproduced, it was the broker: the
+    # trip through Kafka alone had p99 2.6 s, `report.COLD_START`).
     prime: bool = True
 
 
