@@ -28,6 +28,13 @@ consumers' prefetched records and end event were dropped when the leader came ba
 librdkafka does not report an end twice; not reproduced in 9 runs since). A partition that finds
 nothing for `STALL_LOG_SECONDS` short of its end says so, with its offset and the end, every
 `STALL_LOG_SECONDS`.
+
+A partition's consumer can also stop fetching altogether after a broker restart: in CI (session
+23) a log partition stayed at its first offset for 4 minutes after the broker came back, no
+fetch answered, so the end cached above stayed unknown and the replay never ended. So a partition
+silent for `STALL_ASK_SECONDS` (a replay) or `STALL_LOG_SECONDS` (tailing) asks the broker itself
+for its offsets (one request, at most `BROKER_ASK_SECONDS`): a replay at that end ends, and a
+partition short of records the broker holds has its fetch restarted at its offset (`seek`).
 """
 
 from __future__ import annotations
@@ -72,6 +79,8 @@ FETCH_WAIT_MAX_MS = 20  # how long the broker holds a fetch it has no data for (
 # freshness unchanged (`bench freshness`, one run each at 1, 100, 1,000 and 5,000/s, issue 9).
 TAIL_FETCH_WAIT_MAX_MS = 500
 STALL_LOG_SECONDS = 30.0  # a partition short of its end and silent this long is logged
+STALL_ASK_SECONDS = 5.0  # a replay's partition silent this long asks the broker for its end
+BROKER_ASK_SECONDS = 0.5  # the longest that request holds the worker (the broker may be away)
 
 
 def at_reported_end(next_offset: int, low: int, high: int) -> bool:
@@ -134,6 +143,7 @@ class _RawPartition(StatefulSourcePartition[RawEvent, int | None]):
         self._awake: datetime | None = None
         self._silent_since: float | None = None
         self._stall_logged = 0.0
+        self._broker_asked = 0.0
 
     def next_batch(self) -> list[RawEvent]:
         if self._at_end:
@@ -141,8 +151,7 @@ class _RawPartition(StatefulSourcePartition[RawEvent, int | None]):
         messages = self._consumer.consume(self._batch_size, 0)
         self._awake = None if messages else datetime.now(UTC) + IDLE_POLL
         if not messages:
-            if not self._tail:
-                self._check_end()
+            self._when_silent()
             return []
         self._silent_since = None
         batch: list[RawEvent] = []
@@ -162,26 +171,60 @@ class _RawPartition(StatefulSourcePartition[RawEvent, int | None]):
                 self._offset = offset + 1
         return batch
 
-    def _check_end(self) -> None:
-        """Nothing prefetched: the partition is at its end if the broker's last fetch response
-        said so (see the module doc); else log it once in a while if it stays silent."""
-        try:
-            low, high = self._consumer.get_watermark_offsets(self._partition, cached=True)
-        except KafkaException:
-            low = high = -1
-        if at_reported_end(self._offset, low, high):
-            self._at_end = True
-            return
+    def _when_silent(self) -> None:
+        """Nothing prefetched. A replay is at its end if the broker's last fetch response said
+        so; a partition silent for long asks the broker itself (module doc); a replay short of
+        its end says so once in a while."""
         now = time.monotonic()
         if self._silent_since is None:
-            self._silent_since = self._stall_logged = now
-        elif now - self._stall_logged >= STALL_LOG_SECONDS:
+            self._silent_since = self._stall_logged = self._broker_asked = now
+        high = -1
+        if not self._tail:
+            try:
+                low, high = self._consumer.get_watermark_offsets(self._partition, cached=True)
+            except KafkaException:
+                low = high = -1
+            if at_reported_end(self._offset, low, high):
+                self._at_end = True
+                return
+        ask_after = STALL_LOG_SECONDS if self._tail else STALL_ASK_SECONDS
+        if now - self._broker_asked >= ask_after:
+            self._broker_asked = now
+            self._ask_broker(now - self._silent_since)
+            if self._at_end:
+                return
+        if not self._tail and now - self._stall_logged >= STALL_LOG_SECONDS:
             self._stall_logged = now
             log.warning(
                 "Kafka consumer: %s has had nothing for %.0f s at offset %s (the broker's last "
                 "reported end %s); still waiting for Kafka, librdkafka reconnects.",
                 self._where, now - self._silent_since, self._offset, high,
             )  # fmt: skip
+
+    def _ask_broker(self, silent_for: float) -> None:
+        """The partition's offsets from the broker, not from the last fetch: a replay at the end
+        ends; a consumer short of records the broker holds has its fetch restarted."""
+        try:
+            low, high = self._consumer.get_watermark_offsets(
+                self._partition, timeout=BROKER_ASK_SECONDS, cached=False
+            )
+        except KafkaException:
+            return  # the broker is away: librdkafka reconnects, and the next ask comes later
+        if not self._tail and at_reported_end(self._offset, low, high):
+            self._at_end = True
+            return
+        position = self._offset if self._offset >= 0 else low
+        if 0 <= position < high:
+            log.warning(
+                "Kafka consumer: %s fetched nothing for %.0f s at offset %s though the broker "
+                "holds records up to %s; restarting its fetch there.",
+                self._where, silent_for, self._offset, high,
+            )  # fmt: skip
+            where = TopicPartition(self._partition.topic, self._partition.partition, self._offset)
+            try:
+                self._consumer.seek(where)
+            except KafkaException:
+                self._consumer.assign([where])
 
     def _on_error(self, message: ClientMessage, batch: list[RawEvent]) -> bool:
         """Handle a consumer error; True at the partition's end (`tail=False`: the flow ends)."""

@@ -9,8 +9,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from confluent_kafka import Consumer, KafkaError, Producer
 
+from connectors.kafka import source
 from connectors.kafka.source import KafkaEventSource, _RawPartition
 
 
@@ -52,21 +54,30 @@ def _read_to_end(part: _RawPartition, within: float = 20.0) -> list[bytes]:
     raise AssertionError(f"the replay did not end within {within} s; read {out}")
 
 
+THREE = [b"RETRO-CLOCK +0", b"RETRO-CLOCK +1", b"RETRO-CLOCK +2"]
+
+
+def three_records(kafka_bootstrap: str, topic_factory: Callable[..., str]) -> str:
+    """A fresh one-partition topic holding `THREE`."""
+    topic = topic_factory("sequenced")
+    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    for value in THREE:
+        producer.produce(topic, partition=0, value=value)
+    assert producer.flush(30) == 0
+    return topic
+
+
 def test_a_replay_ends_at_its_partitions_end_without_librdkafkas_end_event(
     kafka_bootstrap: str, topic_factory: Callable[..., str]
 ) -> None:
-    topic = topic_factory("sequenced")
-    producer = Producer({"bootstrap.servers": kafka_bootstrap})
-    for n in range(3):
-        producer.produce(topic, partition=0, value=f"RETRO-CLOCK +{n}".encode())
-    assert producer.flush(30) == 0
+    topic = three_records(kafka_bootstrap, topic_factory)
     part = _replay_partition(kafka_bootstrap, topic)
     try:
         read = _read_to_end(part)
     finally:
         part.close()
 
-    assert read == [b"RETRO-CLOCK +0", b"RETRO-CLOCK +1", b"RETRO-CLOCK +2"]
+    assert read == THREE
     assert part.snapshot() == 3  # a resumed replay starts after the last record
 
 
@@ -78,3 +89,67 @@ def test_an_empty_replay_partition_ends_without_librdkafkas_end_event(
         assert _read_to_end(part) == []
     finally:
         part.close()
+
+
+class StoppedFetching:
+    """The partition's consumer as a broker restart left it in CI: it fetches nothing and has no
+    fetch response cached (its end unknown) until its fetch is restarted by a `seek`."""
+
+    def __init__(self, consumer: Consumer) -> None:
+        self._consumer = consumer
+        self.seeks = 0
+
+    def consume(self, num_messages: int, timeout: float) -> list[Any]:
+        return self._consumer.consume(num_messages, timeout) if self.seeks else []
+
+    def get_watermark_offsets(
+        self, partition: Any, timeout: float = 1, cached: bool = False
+    ) -> tuple[int, int]:
+        if cached and not self.seeks:
+            return (-1001, -1001)  # librdkafka's "no fetch response yet"
+        return self._consumer.get_watermark_offsets(partition, timeout=timeout, cached=cached)
+
+    def seek(self, partition: Any) -> None:
+        self.seeks += 1
+        self._consumer.seek(partition)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._consumer, name)
+
+
+def _stopped_partition(
+    kafka_bootstrap: str, topic: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[_RawPartition, StoppedFetching]:
+    monkeypatch.setattr(source, "STALL_ASK_SECONDS", 0.5)
+    part = KafkaEventSource([kafka_bootstrap], [topic], tail=False).build_part(
+        "test", f"0-{topic}", None
+    )
+    stopped = StoppedFetching(part._consumer)
+    part._consumer = stopped  # type: ignore[assignment]
+    return part, stopped
+
+
+def test_a_replay_partition_that_stopped_fetching_is_restarted_and_reads_to_its_end(
+    kafka_bootstrap: str, topic_factory: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    topic = three_records(kafka_bootstrap, topic_factory)
+    part, stopped = _stopped_partition(kafka_bootstrap, topic, monkeypatch)
+    try:
+        read = _read_to_end(part)
+    finally:
+        part.close()
+
+    assert stopped.seeks == 1  # the broker said records were waiting: the fetch was restarted
+    assert read == THREE
+
+
+def test_an_empty_replay_partition_that_stopped_fetching_ends_on_the_brokers_word(
+    kafka_bootstrap: str, topic_factory: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    part, stopped = _stopped_partition(kafka_bootstrap, topic_factory("sequenced"), monkeypatch)
+    try:
+        assert _read_to_end(part) == []
+    finally:
+        part.close()
+
+    assert stopped.seeks == 0  # nothing to fetch: the broker's offsets alone ended it
