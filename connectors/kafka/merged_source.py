@@ -39,6 +39,13 @@ event-time order for every pair whose times differ by at most W:
 A record later than the window (or behind a partition that went idle, see above) is released
 late, as without a window; the core copes with any order.
 
+A partition the merge waits for (nothing buffered, its end not known) that has heard nothing
+for `STALL_ASK_SECONDS` (a replay) or `STALL_LOG_SECONDS` (tailing) asks the broker itself for
+its offsets, as the plain source does after a broker restart (`connectors/kafka/source.py`): its
+end-of-partition event can go missing, and its consumer can stop fetching altogether (CI,
+session 23). At that end it is caught up (a replay ends); short of records the broker holds, its
+fetch is restarted at its offset (`seek`), and the log says so.
+
 Resume state: per partition, the offset of the first record not yet released. With a window, a
 record held while later ones of its partition were released makes the resumed run read those
 again: they are sequenced twice, and the second copy is a duplicate event id, a no-op in the fold
@@ -59,12 +66,21 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from connectors.kafka.delivery import log_kafka_error
-from connectors.kafka.source import IDLE_POLL, kafka_time, warm_up
+from connectors.kafka.source import (
+    BROKER_ASK_SECONDS,
+    IDLE_POLL,
+    STALL_ASK_SECONDS,
+    STALL_LOG_SECONDS,
+    at_reported_end,
+    kafka_time,
+    warm_up,
+)
 from state.intake import RawEvent
 
 log = logging.getLogger(__name__)
 
 FETCH_WAIT_MAX_MS = 20  # how long the broker holds a fetch it has no data for (see build_part)
+SILENCE_CHECK_SECONDS = 1.0  # how often the merge looks for partitions silent too long
 
 Part = tuple[str, int]  # (topic, partition)
 Offsets = dict[Part, int]
@@ -74,6 +90,7 @@ Offsets = dict[Part, int]
 class _Buffered:
     records: deque[tuple[int, int, RawEvent]] = field(default_factory=deque)  # (ts, offset, raw)
     caught_up: bool = False
+    heard_at: float = field(default_factory=time.monotonic)  # its last record or end event
 
 
 Record = tuple[int, Part, int, RawEvent]  # (timestamp ms, part, offset, raw): the release order
@@ -158,6 +175,8 @@ class _MergedPartition(StatefulSourcePartition[RawEvent, Offsets]):
         self._window = ReorderWindow(reorder_window_ms) if reorder_window_ms > 0 else None
         self._quiet_since: float | None = None
         self._awake: datetime | None = None
+        self._ask_after = STALL_LOG_SECONDS if tail else STALL_ASK_SECONDS
+        self._next_silence_check = time.monotonic() + SILENCE_CHECK_SECONDS
 
     def _fetch(self) -> None:
         # What librdkafka has already prefetched is taken; an empty fetch never waits in
@@ -165,11 +184,13 @@ class _MergedPartition(StatefulSourcePartition[RawEvent, Offsets]):
         # worker's other steps meanwhile): Bytewax calls again `IDLE_POLL` later instead.
         messages = self._consumer.consume(self._batch_size, 0)
         self._awake = None if messages else datetime.now(UTC) + IDLE_POLL
+        heard_at = time.monotonic()
         for msg in messages:
             topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
             if topic is None or partition is None:
                 continue
             buffered = self._parts[(topic, partition)]
+            buffered.heard_at = heard_at
             error = msg.error()
             if error is not None:
                 if error.code() == KafkaError._PARTITION_EOF:
@@ -185,6 +206,8 @@ class _MergedPartition(StatefulSourcePartition[RawEvent, Offsets]):
 
     def next_batch(self) -> list[RawEvent]:
         self._fetch()
+        if time.monotonic() >= self._next_silence_check:
+            self._check_silent()
         merged = self._merge()
         if self._window is None:
             batch, held = [raw for _, _, _, raw in merged], 0
@@ -288,6 +311,51 @@ class _MergedPartition(StatefulSourcePartition[RawEvent, Offsets]):
         except KafkaException:
             return False
         return 0 <= high <= next_offset
+
+    def _check_silent(self) -> None:
+        """Partitions the merge waits for (nothing buffered, their end not known) and silent for
+        `_ask_after` seconds ask the broker itself for their offsets (see the module doc): one at
+        that end is caught up; one short of records the broker holds has its fetch restarted."""
+        now = time.monotonic()
+        self._next_silence_check = now + SILENCE_CHECK_SECONDS
+        for part, buffered in self._parts.items():
+            if buffered.records or buffered.caught_up or now - buffered.heard_at < self._ask_after:
+                continue
+            buffered.heard_at = now  # asked again only after as long again
+            partition = TopicPartition(*part)
+            try:
+                low, high = self._consumer.get_watermark_offsets(
+                    partition, timeout=BROKER_ASK_SECONDS, cached=False
+                )
+            except KafkaException:
+                continue  # the broker is away: librdkafka reconnects, the next ask comes later
+            next_offset = self._next.get(part, -1)
+            if at_reported_end(next_offset, low, high):
+                buffered.caught_up = True
+                continue
+            position = next_offset if next_offset >= 0 else low
+            if 0 <= position < high:
+                log.warning(
+                    "Kafka consumer: %s[%s] fetched nothing for %.0f s at offset %s though the "
+                    "broker holds records up to %s; restarting its fetch there.",
+                    part[0], part[1], self._ask_after, position, high,
+                )  # fmt: skip
+                partition.offset = position
+                try:
+                    self._consumer.seek(partition)
+                except KafkaException:
+                    self._consumer.assign(self._fetch_positions())
+
+    def _fetch_positions(self) -> list[TopicPartition]:
+        """Every partition at the offset after what the merge has taken from the consumer."""
+        positions: list[TopicPartition] = []
+        for (topic, partition), buffered in self._parts.items():
+            if buffered.records:
+                offset = buffered.records[-1][1] + 1
+            else:
+                offset = self._next.get((topic, partition), OFFSET_BEGINNING)
+            positions.append(TopicPartition(topic, partition, offset))
+        return positions
 
     def _behind(self) -> list[Part]:
         """The silent partitions not yet past the end they had at the start: a backlog."""

@@ -10,10 +10,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from bytewax.inputs import StatefulSourcePartition
 from confluent_kafka import Consumer, KafkaError, Producer
 
 from connectors.kafka import source
 from connectors.kafka.source import KafkaEventSource, _RawPartition
+from state.intake import RawEvent
 
 
 class WithoutEndEvents:
@@ -42,7 +44,8 @@ def _replay_partition(kafka_bootstrap: str, topic: str) -> _RawPartition:
     return part
 
 
-def _read_to_end(part: _RawPartition, within: float = 20.0) -> list[bytes]:
+def read_to_end(part: StatefulSourcePartition[RawEvent, Any], within: float = 20.0) -> list[bytes]:
+    """Every payload the partition gives until it ends (a failure if not within `within` s)."""
     out: list[bytes] = []
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
@@ -73,7 +76,7 @@ def test_a_replay_ends_at_its_partitions_end_without_librdkafkas_end_event(
     topic = three_records(kafka_bootstrap, topic_factory)
     part = _replay_partition(kafka_bootstrap, topic)
     try:
-        read = _read_to_end(part)
+        read = read_to_end(part)
     finally:
         part.close()
 
@@ -86,7 +89,7 @@ def test_an_empty_replay_partition_ends_without_librdkafkas_end_event(
 ) -> None:
     part = _replay_partition(kafka_bootstrap, topic_factory("sequenced"))
     try:
-        assert _read_to_end(part) == []
+        assert read_to_end(part) == []
     finally:
         part.close()
 
@@ -135,7 +138,7 @@ def test_a_replay_partition_that_stopped_fetching_is_restarted_and_reads_to_its_
     topic = three_records(kafka_bootstrap, topic_factory)
     part, stopped = _stopped_partition(kafka_bootstrap, topic, monkeypatch)
     try:
-        read = _read_to_end(part)
+        read = read_to_end(part)
     finally:
         part.close()
 
@@ -148,7 +151,7 @@ def test_an_empty_replay_partition_that_stopped_fetching_ends_on_the_brokers_wor
 ) -> None:
     part, stopped = _stopped_partition(kafka_bootstrap, topic_factory("sequenced"), monkeypatch)
     try:
-        assert _read_to_end(part) == []
+        assert read_to_end(part) == []
     finally:
         part.close()
 

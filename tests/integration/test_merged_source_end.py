@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from confluent_kafka import TopicPartition
 
 from connectors.kafka import merged_source
 from connectors.kafka.merged_source import MergedKafkaSource, _MergedPartition
+from tests.integration.test_kafka_replay_end import (
+    StoppedFetching,
+    WithoutEndEvents,
+    read_to_end,
+)
 from tests.integration.test_merged_source import T0, produce
 
 HELD_FETCH_MS = 3000  # how long the broker holds an empty fetch in these tests
@@ -94,3 +100,62 @@ def test_a_partition_nothing_was_taken_from_is_left_to_its_end_event(
         assert not part._at_fetched_end((receipts, 0))
     finally:
         part.close()
+
+
+def _merged_replay(
+    kafka_bootstrap: str, topics: list[str], monkeypatch: pytest.MonkeyPatch, wrap: type
+) -> tuple[_MergedPartition, Any]:
+    """A merge that ends at the topics' ends, its consumer wrapped as `wrap` leaves it."""
+    monkeypatch.setattr(merged_source, "STALL_ASK_SECONDS", 0.5)
+    monkeypatch.setattr(merged_source, "SILENCE_CHECK_SECONDS", 0.1)
+    part = MergedKafkaSource([kafka_bootstrap], topics, tail=False).build_part(
+        "test", "merged", None
+    )
+    wrapped = wrap(part._consumer)
+    part._consumer = wrapped
+    return part, wrapped
+
+
+def test_a_merged_replay_ends_at_the_topics_ends_without_librdkafkas_end_events(
+    kafka_bootstrap: str, topic_factory: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receipts, movements = topic_factory("receipts"), topic_factory("movements")
+    produce(kafka_bootstrap, [(receipts, T0, b"receipt"), (movements, T0 + 1, b"move")])
+    part, _ = _merged_replay(kafka_bootstrap, [receipts, movements], monkeypatch, WithoutEndEvents)
+    try:
+        read = read_to_end(part)
+    finally:
+        part.close()
+
+    assert read == [b"receipt", b"move"]
+    assert part.snapshot() == {(receipts, 0): 1, (movements, 0): 1}
+
+
+def test_a_merged_replay_whose_consumer_stopped_fetching_is_restarted_and_reads_to_the_end(
+    kafka_bootstrap: str, topic_factory: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receipts, movements = topic_factory("receipts"), topic_factory("movements")
+    produce(kafka_bootstrap, [(receipts, T0, b"receipt"), (movements, T0 + 1, b"move")])
+    part, stopped = _merged_replay(
+        kafka_bootstrap, [receipts, movements], monkeypatch, StoppedFetching
+    )
+    try:
+        read = read_to_end(part)
+    finally:
+        part.close()
+
+    assert stopped.seeks >= 1  # the broker said records were waiting: fetching was restarted
+    assert read == [b"receipt", b"move"]
+
+
+def test_an_empty_merged_replay_whose_consumer_stopped_fetching_ends_on_the_brokers_word(
+    kafka_bootstrap: str, topic_factory: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receipts = topic_factory("receipts")
+    part, stopped = _merged_replay(kafka_bootstrap, [receipts], monkeypatch, StoppedFetching)
+    try:
+        assert read_to_end(part) == []
+    finally:
+        part.close()
+
+    assert stopped.seeks == 0  # nothing to fetch: the broker's offsets alone ended it
