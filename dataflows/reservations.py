@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import heapq
 import zlib
+from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -97,11 +98,12 @@ class ReservationTimer(StatefulLogic[TimerItem, ReservationExpired, Holds]):
                 due = self.clock() + self.hold
                 holds[order_id] = Hold(skus, due, value.decided_at + self.hold)
                 heapq.heappush(self._due, (due, order_id))
-        elif held is not None and (sku := _confirmed_or_released(value)) in held.skus:
+        elif held is not None and (at := _place(held.skus, _confirmed_or_released(value))) >= 0:
             # A shipment ends nothing; a pick, a shipment or a release of an order holding
             # nothing (one already forgotten, or whose decision allocated nothing) has nothing
-            # to end, and leaves nothing behind.
-            skus = tuple(s for s in held.skus if s != sku)
+            # to end, and leaves nothing behind. The SKU is cut out by its place in the sorted
+            # tuple (C slices): a Python pass per pick made an order of n lines cost n² steps.
+            skus = held.skus[:at] + held.skus[at + 1 :]
             if skus:
                 holds[order_id] = replace(held, skus=skus)
             else:
@@ -156,6 +158,14 @@ def _ended(entry: tuple[datetime, str], holds: dict[str, Hold]) -> bool:
     due, order_id = entry
     held = holds.get(order_id)
     return held is None or held.due != due
+
+
+def _place(skus: tuple[str, ...], sku: str | None) -> int:
+    """Where `sku` stands in the sorted `skus`, or -1 if it is not there."""
+    if sku is None:
+        return -1
+    at = bisect_left(skus, sku)
+    return at if at < len(skus) and skus[at] == sku else -1
 
 
 def _confirmed_or_released(entry: LedgerEntry) -> str | None:

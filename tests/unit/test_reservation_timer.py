@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from dataflows.reservations import (
     RESERVATION_BUCKETS,
+    Hold,
     Holds,
     ReservationTimer,
     reservation_bucket,
@@ -176,3 +177,34 @@ def test_ended_orders_leave_no_trace_in_the_timer_after_many_picks() -> None:
 
     assert logic.state.open == {}
     assert len(logic._due) <= 64  # the heap of due times is rebuilt, never grows with the run
+
+
+def test_an_order_of_many_lines_is_held_until_its_last_sku_is_picked_in_any_order() -> None:
+    skus = tuple(f"SKU-{n:03d}" for n in range(300))
+    logic = timer()
+    logic.state.open["SO-7"] = Hold(skus, T0 + HOLD, T0 + HOLD)
+    picks = [skus[(n * 7) % 300] for n in range(300)]  # 7 and 300 coprime: each SKU once
+
+    kept = []
+    for n, sku in enumerate(picks):
+        output = OrderProgressed(f"pick-{n}", sku, "SO-7", 1, 0, 0)
+        _, still = logic.on_item(LedgerEntry(f"pick-{n}", sku, 0, "Picked", T0, "test", output))
+        kept.append(still)
+        if n == 149:
+            assert logic.state.open["SO-7"].skus == tuple(sorted(set(skus) - set(picks[:150])))
+
+    assert kept[:-1] == [logic.RETAIN] * 299
+    assert kept[-1] is logic.DISCARD
+    assert "SO-7" not in logic.state.open
+
+
+def test_a_pick_of_a_sku_the_hold_does_not_name_changes_nothing() -> None:
+    logic = timer()
+    logic.on_item(decision())
+    held = logic.state.open["SO-7"]
+
+    output = OrderProgressed("pick-other", "OTHER-SKU", "SO-7", 1, 0, 0)
+    _, kept = logic.on_item(LedgerEntry("pick-other", "OTHER-SKU", 0, "Picked", T0, "t", output))
+
+    assert kept is logic.RETAIN
+    assert logic.state.open["SO-7"] is held
