@@ -143,7 +143,7 @@ def run(
         # a restart plans on the network as it was; the bulk seed waits for the first plan
         seed_picture_from_first_plan(wiring, router.router.board)
     _serve_metrics(settings, process_id)
-    tune_for_streaming()  # start-up is done: what is built now lives as long as the process
+    tune_for_streaming(freeze_young=True)  # start-up is done (see dataflows/gc_tuning.py)
     log.info("start-up: flow starting (Bytewax resumes from the recovery partitions)")
 
     def go(flow: Dataflow, recovery_at: Path | None) -> None:
@@ -308,7 +308,7 @@ def _inline(settings: Settings, events: Iterable[Event]) -> int:
     wiring = replace(
         wiring, replenishment_config=_replenishment(settings, "online-retail", catalog)
     )
-    tune_for_streaming()
+    tune_for_streaming(freeze_young=True)
     counted = 0
 
     def counting() -> Iterator[Event]:

@@ -46,7 +46,7 @@ from connectors.routing_config import routing_policy_for
 from connectors.services.base import ServiceInfo
 from dataflows.bench.report import Figure, median
 from dataflows.bench.services import discard, fresh_wiring, ledger_counts
-from dataflows.gc_tuning import tune_for_streaming
+from dataflows.gc_tuning import sweep, tune_for_streaming
 from dataflows.inventory import InventorySinks, build_inventory_flow
 from dataflows.production import log_fold_flow, sequencer_flow
 from dataflows.routing import Routing
@@ -252,13 +252,15 @@ def measure(
     log: Log = print,
 ) -> Figure:
     """`runs` runs of every path on every workload; the full path only with `services`."""
-    tune_for_streaming()  # as `skuflow run` does: engine and ceilings alike
+    tune_for_streaming(freeze_young=True)  # as `skuflow run` does: engine and ceilings alike
     rows: list[dict[str, Any]] = []
     for workload in workloads:
         for run in range(1, runs + 1):
             pairs = [(embedded(workload), bare_fold(workload))]
+            sweep()  # each flow run here leaves its graph behind, frozen: not a process's life
             if services is not None:
                 pairs.append(full_path(workload, services, snapshot_seconds))
+                sweep()
             for engine, ceiling in pairs:
                 for timing in (engine, ceiling):
                     rows.append({"workload": workload.name, "run": run, **_row(timing)})

@@ -8,10 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 
+from dataflows import gc_tuning
 from dataflows.gc_tuning import (
     YOUNG_THRESHOLD,
     _FreezeSurvivors,
+    _FreezeYoung,
     hold_collector_for_start_up,
+    sweep,
     tune_for_streaming,
 )
 
@@ -21,7 +24,8 @@ def collector_restored() -> Iterator[None]:
     """The pytest process's collector as it was, whatever the test did to it."""
     threshold = gc.get_threshold()
     yield
-    gc.callbacks[:] = [c for c in gc.callbacks if not isinstance(c, _FreezeSurvivors)]
+    ours = (_FreezeSurvivors, _FreezeYoung)
+    gc.callbacks[:] = [c for c in gc.callbacks if not isinstance(c, ours)]
     gc.unfreeze()
     gc.set_threshold(*threshold)
     gc.enable()
@@ -103,3 +107,43 @@ def test_a_cycle_frozen_alive_that_became_garbage_is_found_by_the_next_sweep() -
     gc.collect()  # unfreezes at its end
     assert gc.collect() >= 2  # the sweep walks everything and finds the cycle
     assert gc.get_freeze_count() > 0  # and its survivors are frozen again
+
+
+@pytest.fixture
+def engine_collector(collector_restored: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The collector as `skuflow run` sets it (no sweeping thread started by the test)."""
+    monkeypatch.setattr(gc_tuning, "_sweeper", [object()])  # as if one were running
+    tune_for_streaming(freeze_young=True)
+
+
+@pytest.mark.usefixtures("engine_collector")
+def test_the_engines_young_collections_freeze_the_young_instead_of_walking_them() -> None:
+    state_grown_while_streaming = [{"sku": f"SKU-{n}"} for n in range(100)]
+
+    gc.collect(0)  # a young collection, as the allocations trigger them
+
+    assert all(obj is not state_grown_while_streaming for obj in gc.get_objects())
+    assert not any(isinstance(c, _FreezeSurvivors) for c in gc.callbacks)
+
+
+@pytest.mark.usefixtures("engine_collector")
+def test_a_cycle_that_became_garbage_in_the_engine_waits_for_the_sweep_and_is_found_there() -> None:
+    held = cycle()
+    gc.collect(0)  # frozen alive, as every young object is
+    del held[:]
+    assert gc.collect(0) == 0  # garbage now, but frozen: no young collection walks it
+
+    assert sweep() >= 2  # everything walked: the cycle found
+    assert gc.get_freeze_count() > 0  # and the survivors frozen again
+
+
+@pytest.mark.usefixtures("engine_collector")
+def test_a_young_collection_during_a_sweep_walks_as_usual() -> None:
+    young = [{"sku": "RETRO-CLOCK"}]
+    gc_tuning._sweeping.append(True)  # a sweep has unfrozen everything and not yet collected
+    try:
+        gc.collect(0)
+    finally:
+        gc_tuning._sweeping.clear()
+
+    assert any(obj is young for obj in gc.get_objects())  # not frozen behind the sweep's back
