@@ -7,6 +7,7 @@ cannot start fails the session loudly: integration tests never skip.
 
 from __future__ import annotations
 
+import gc
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from connectors.services import manager
 from connectors.services.base import ServiceError, ServiceInfo
 from connectors.settings import Settings
+from dataflows import gc_tuning
 
 
 @pytest.fixture(scope="session")
@@ -60,3 +62,18 @@ def _stop_only(services_dir: Path, names: tuple[str, ...]) -> None:
 def unique() -> str:
     """A short name no other test uses: for topics, key prefixes and schemas."""
     return "t" + uuid.uuid4().hex[:12]
+
+
+@pytest.fixture
+def collector_restored(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The pytest process's garbage collector as it was, whatever the test did to it (or a bench
+    it ran in this process, which sets the collector as `skuflow run` does); no sweeping thread
+    is started (`dataflows.gc_tuning`)."""
+    monkeypatch.setattr(gc_tuning, "_sweeper", [object()])  # as if one were running already
+    threshold = gc.get_threshold()
+    yield
+    ours = (gc_tuning._FreezeSurvivors, gc_tuning._FreezeYoung)
+    gc.callbacks[:] = [c for c in gc.callbacks if not isinstance(c, ours)]
+    gc.unfreeze()
+    gc.set_threshold(*threshold)
+    gc.enable()

@@ -13,6 +13,8 @@ from connectors.services.base import ServiceInfo
 from dataflows.bench import throughput
 
 runner = CliRunner()
+# The bench sets the collector as `skuflow run` does, for the process: this one is pytest's.
+pytestmark = pytest.mark.usefixtures("collector_restored")
 
 
 def test_the_embedded_engine_and_its_ceiling_account_for_every_event_written_as_json_and_md(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import sys
-from collections.abc import Iterator
 
 import pytest
 
@@ -12,23 +11,10 @@ from dataflows import gc_tuning
 from dataflows.gc_tuning import (
     YOUNG_THRESHOLD,
     _FreezeSurvivors,
-    _FreezeYoung,
     hold_collector_for_start_up,
     sweep,
     tune_for_streaming,
 )
-
-
-@pytest.fixture
-def collector_restored() -> Iterator[None]:
-    """The pytest process's collector as it was, whatever the test did to it."""
-    threshold = gc.get_threshold()
-    yield
-    ours = (_FreezeSurvivors, _FreezeYoung)
-    gc.callbacks[:] = [c for c in gc.callbacks if not isinstance(c, ours)]
-    gc.unfreeze()
-    gc.set_threshold(*threshold)
-    gc.enable()
 
 
 @pytest.mark.usefixtures("collector_restored")
@@ -110,9 +96,8 @@ def test_a_cycle_frozen_alive_that_became_garbage_is_found_by_the_next_sweep() -
 
 
 @pytest.fixture
-def engine_collector(collector_restored: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def engine_collector(collector_restored: None) -> None:
     """The collector as `skuflow run` sets it (no sweeping thread started by the test)."""
-    monkeypatch.setattr(gc_tuning, "_sweeper", [object()])  # as if one were running
     tune_for_streaming(freeze_young=True)
 
 
