@@ -67,6 +67,7 @@ import gc
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -140,10 +141,13 @@ def sweep() -> int:
     return found
 
 
-def _sweep_every(seconds: float) -> None:
+def _sweep_every(seconds: float, wait: Callable[[float], object] = time.sleep) -> None:
     while True:
-        time.sleep(seconds)
-        sweep()
+        wait(seconds)
+        try:
+            sweep()
+        except Exception:  # a finaliser that raised: the next sweep must still come
+            log.exception("garbage collector: the sweep failed; the next comes in %.0f s", seconds)
 
 
 _sweeper: list[threading.Thread] = []  # the one sweeping thread, once started

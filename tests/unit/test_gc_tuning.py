@@ -132,3 +132,24 @@ def test_a_young_collection_during_a_sweep_walks_as_usual() -> None:
         gc_tuning._sweeping.clear()
 
     assert any(obj is young for obj in gc.get_objects())  # not frozen behind the sweep's back
+
+
+@pytest.mark.usefixtures("engine_collector")
+def test_the_sweeping_thread_goes_on_after_a_sweep_that_failed(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    outcomes: list[str] = ["raise", "raise", "stop"]
+
+    def sweep_once() -> int:
+        outcome = outcomes.pop(0)
+        if outcome == "raise":
+            raise RuntimeError("a finaliser raised")
+        raise SystemExit  # ends the test's loop (not an Exception: the thread would end too)
+
+    monkeypatch.setattr(gc_tuning, "sweep", sweep_once)
+
+    with pytest.raises(SystemExit):
+        gc_tuning._sweep_every(3600, wait=lambda _seconds: None)
+
+    assert outcomes == []  # two failures logged, then the third sweep came
+    assert caplog.text.count("the sweep failed") == 2
