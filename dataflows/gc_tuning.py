@@ -113,11 +113,11 @@ class _FreezeYoung:
     or anyone's `gc.collect()`) is left to walk what is not frozen."""
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
-        if phase == "start" and info["generation"] < 2 and not _sweeping:
+        if phase == "start" and info["generation"] < 2 and not _sweeping.is_set():
             gc.freeze()
 
 
-_sweeping: list[bool] = []  # non-empty while `sweep` runs: young collections then walk as usual
+_sweeping = threading.Event()  # set while `sweep` runs: young collections then walk as usual
 
 
 def sweep() -> int:
@@ -126,7 +126,7 @@ def sweep() -> int:
     the unfreezing and the collection another thread may start a young collection: it must not
     freeze everything again, or the sweep would walk nothing."""
     began = time.monotonic()
-    _sweeping.append(True)
+    _sweeping.set()
     try:
         gc.unfreeze()
         found = gc.collect()

@@ -67,11 +67,10 @@ from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from connectors.kafka.delivery import log_kafka_error
 from connectors.kafka.source import (
-    BROKER_ASK_SECONDS,
     IDLE_POLL,
     STALL_ASK_SECONDS,
     STALL_LOG_SECONDS,
-    at_reported_end,
+    ask_broker,
     kafka_time,
     warm_up,
 )
@@ -314,37 +313,22 @@ class _MergedPartition(StatefulSourcePartition[RawEvent, Offsets]):
 
     def _check_silent(self) -> None:
         """Partitions the merge waits for (nothing buffered, their end not known) and silent for
-        `_ask_after` seconds ask the broker itself for their offsets (see the module doc): one at
+        `_ask_after` seconds ask the broker itself (`source.ask_broker`, module doc): one at
         that end is caught up; one short of records the broker holds has its fetch restarted."""
         now = time.monotonic()
         self._next_silence_check = now + SILENCE_CHECK_SECONDS
         for part, buffered in self._parts.items():
             if buffered.records or buffered.caught_up or now - buffered.heard_at < self._ask_after:
                 continue
-            buffered.heard_at = now  # asked again only after as long again
-            partition = TopicPartition(*part)
-            try:
-                low, high = self._consumer.get_watermark_offsets(
-                    partition, timeout=BROKER_ASK_SECONDS, cached=False
-                )
-            except KafkaException:
-                continue  # the broker is away: librdkafka reconnects, the next ask comes later
-            next_offset = self._next.get(part, -1)
-            if at_reported_end(next_offset, low, high):
-                buffered.caught_up = True
-                continue
-            position = next_offset if next_offset >= 0 else low
-            if 0 <= position < high:
-                log.warning(
-                    "Kafka consumer: %s[%s] fetched nothing for %.0f s at offset %s though the "
-                    "broker holds records up to %s; restarting its fetch there.",
-                    part[0], part[1], self._ask_after, position, high,
-                )  # fmt: skip
-                partition.offset = position
-                try:
-                    self._consumer.seek(partition)
-                except KafkaException:
-                    self._consumer.assign(self._fetch_positions())
+            silent_for, buffered.heard_at = now - buffered.heard_at, now  # next ask: as long again
+            at_end = ask_broker(
+                self._consumer,
+                TopicPartition(*part),
+                self._next.get(part, -1),
+                silent_for,
+                lambda _position: self._fetch_positions(),
+            )
+            buffered.caught_up = bool(at_end)
 
     def _fetch_positions(self) -> list[TopicPartition]:
         """Every partition at the offset after what the merge has taken from the consumer."""

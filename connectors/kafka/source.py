@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -89,6 +90,41 @@ def at_reported_end(next_offset: int, low: int, high: int) -> bool:
     `low` or `high` is librdkafka's "not known yet"."""
     position = next_offset if next_offset >= 0 else low
     return position >= 0 and 0 <= high <= position
+
+
+def ask_broker(
+    consumer: Consumer,
+    partition: TopicPartition,
+    next_offset: int,
+    silent_for: float,
+    positions: Callable[[int], list[TopicPartition]],
+) -> bool | None:
+    """Ask the broker itself (not the last fetch response) for `partition`'s offsets, for a
+    partition that has fetched nothing for `silent_for` seconds (module doc): True if
+    `next_offset` (negative: nothing read yet) is at its end; False if not, and then a fetch
+    short of records the broker holds is restarted at its position (`seek`, logged; should the
+    consumer refuse, it is assigned `positions(position)` afresh); None if the broker did not
+    answer within `BROKER_ASK_SECONDS` (librdkafka reconnects, and the caller asks again later)."""
+    try:
+        low, high = consumer.get_watermark_offsets(
+            partition, timeout=BROKER_ASK_SECONDS, cached=False
+        )
+    except KafkaException:
+        return None
+    if at_reported_end(next_offset, low, high):
+        return True
+    position = next_offset if next_offset >= 0 else low
+    if 0 <= position < high:
+        log.warning(
+            "Kafka consumer: %s/%s fetched nothing for %.0f s at offset %s though the broker "
+            "holds records up to %s; restarting its fetch there.",
+            partition.topic, partition.partition, silent_for, position, high,
+        )  # fmt: skip
+        try:
+            consumer.seek(TopicPartition(partition.topic, partition.partition, position))
+        except KafkaException:
+            consumer.assign(positions(position))
+    return False
 
 
 def is_transient(error: KafkaError) -> bool:
@@ -202,29 +238,17 @@ class _RawPartition(StatefulSourcePartition[RawEvent, int | None]):
             )  # fmt: skip
 
     def _ask_broker(self, silent_for: float) -> None:
-        """The partition's offsets from the broker, not from the last fetch: a replay at the end
-        ends; a consumer short of records the broker holds has its fetch restarted."""
-        try:
-            low, high = self._consumer.get_watermark_offsets(
-                self._partition, timeout=BROKER_ASK_SECONDS, cached=False
-            )
-        except KafkaException:
-            return  # the broker is away: librdkafka reconnects, and the next ask comes later
-        if not self._tail and at_reported_end(self._offset, low, high):
+        """`ask_broker` for this partition: a replay at its end ends."""
+        topic, index = self._partition.topic, self._partition.partition
+        at_end = ask_broker(
+            self._consumer,
+            self._partition,
+            self._offset,
+            silent_for,
+            lambda position: [TopicPartition(topic, index, position)],
+        )
+        if at_end and not self._tail:
             self._at_end = True
-            return
-        position = self._offset if self._offset >= 0 else low
-        if 0 <= position < high:
-            log.warning(
-                "Kafka consumer: %s fetched nothing for %.0f s at offset %s though the broker "
-                "holds records up to %s; restarting its fetch there.",
-                self._where, silent_for, self._offset, high,
-            )  # fmt: skip
-            where = TopicPartition(self._partition.topic, self._partition.partition, self._offset)
-            try:
-                self._consumer.seek(where)
-            except KafkaException:
-                self._consumer.assign([where])
 
     def _on_error(self, message: ClientMessage, batch: list[RawEvent]) -> bool:
         """Handle a consumer error; True at the partition's end (`tail=False`: the flow ends)."""

@@ -125,7 +125,7 @@ def test_a_cycle_that_became_garbage_in_the_engine_waits_for_the_sweep_and_is_fo
 @pytest.mark.usefixtures("engine_collector")
 def test_a_young_collection_during_a_sweep_walks_as_usual() -> None:
     young = [{"sku": "RETRO-CLOCK"}]
-    gc_tuning._sweeping.append(True)  # a sweep has unfrozen everything and not yet collected
+    gc_tuning._sweeping.set()  # a sweep has unfrozen everything and not yet collected
     try:
         gc.collect(0)
     finally:
